@@ -25,7 +25,10 @@ export interface Mesh {
   uvs: Float32Array;
   /** T×3 indices into `uvs`, corner for corner with `triangles` (UV seams need their own list). */
   uvTriangles: Uint32Array;
-  /** Parts in vertex order; triangles of a part only use that part's vertices. */
+  /**
+   * Parts in vertex order. A part's triangles use its own vertices, except along the seams of the head and neck,
+   * the mouth socket and the eye sockets, whose border triangles also use face vertices (as in ICT-FaceKit).
+   */
   parts: PartRange[];
 }
 
@@ -61,6 +64,15 @@ export interface FaceModel {
   uvTriangles: Uint32Array;
   parts: PartRange[];
   landmarks: LandmarkDefinition;
+  /**
+   * Named vertex subsets from ICT-FaceKit's vertex_indices.json: `fitting` (the front-face vertices its own fitter
+   * uses) and `rigid` (vertices that barely move with expressions: forehead, nose bridge, back of the head).
+   */
+  vertexSets: Record<string, Uint32Array>;
+  /** Largest |stored − source| delta component measured at import, centimetres (see docs/model-asset.md). */
+  deltaTolerance: number;
+  /** Provenance and licence line stored in the asset. */
+  info: string;
 }
 
 /** Shape and expression coefficients of one face. */
