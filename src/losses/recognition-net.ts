@@ -39,12 +39,12 @@ export interface EmbedOptions {
   range?: 1 | 255;
 }
 
-export interface EmbedResult {
+export type EmbedResult = {
   /** [B, 128] raw descriptor (face-api's `computeFaceDescriptor` output; not unit length). */
   embedding: tf.Tensor2D;
   /** Intermediate activations after each residual stage, keyed by `RECOGNITION_FEATURES`. */
   features: Record<RecognitionFeature, tf.Tensor4D>;
-}
+};
 
 export interface RecognitionNet {
   /**
@@ -153,7 +153,7 @@ export async function loadRecognitionNet(modelDir = faceApiModelDirectory()): Pr
       if (images.shape[1] !== RECOGNITION_INPUT_SIZE || images.shape[2] !== RECOGNITION_INPUT_SIZE || images.shape[3] !== 3) {
         throw new Error(`recognition net expects [B, 150, 150, 3], got [${images.shape.join(', ')}]`);
       }
-      return tf.tidy(() => {
+      return tf.tidy((): EmbedResult => {
         let out = conv2dWithFastInputGrad(images, firstFilter[range], 2, 'valid', { bias: firstBias, activation: 'relu' });
         out = tf.maxPool(out, 3, 2, 'valid');
         out = residual(out, res.conv32_1);
@@ -170,7 +170,7 @@ export async function loadRecognitionNet(modelDir = faceApiModelDirectory()): Pr
         out = residual(out, res.conv256_1);
         const conv256 = residual(out, res.conv256_2);
         const conv256_out = residualDown(conv256, res.conv256_down_out);
-        const embedding = tf.matMul(tf.mean(conv256_out, [1, 2]) as tf.Tensor2D, fc);
+        const embedding: tf.Tensor2D = tf.matMul(tf.mean(conv256_out, [1, 2]) as tf.Tensor2D, fc);
         return { embedding, features: { conv32, conv64, conv128, conv256, conv256_out } };
       });
     },

@@ -44,12 +44,12 @@ function pair(s: Strides): [number, number] {
 /** Insert `s − 1` zeros between consecutive rows and columns of dy [B, H, W, C] → [B, (H−1)·sh+1, (W−1)·sw+1, C]. */
 export function dilateZeros(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   if (sh === 1 && sw === 1) return dy;
-  return tf.tidy(() => {
+  return tf.tidy((): tf.Tensor4D => {
     const [b, h, w, c] = dy.shape;
     const six = tf.reshape(dy, [b, h, 1, w, 1, c]);
     const padded = tf.pad(six, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
     const flat = tf.reshape(padded, [b, h * sh, w * sw, c]);
-    return tf.slice(flat, [0, 0, 0, 0], [b, (h - 1) * sh + 1, (w - 1) * sw + 1, c]);
+    return tf.slice(flat, [0, 0, 0, 0], [b, (h - 1) * sh + 1, (w - 1) * sw + 1, c]) as tf.Tensor4D;
   });
 }
 
@@ -113,15 +113,16 @@ export function conv2dWithFastInputGrad(
 ): tf.Tensor4D {
   const { bias, activation = 'linear', stridedGradient = 'flipped' } = options;
   const s = pair(strides);
-  const op = tf.customGrad((input, save) => {
-    const xIn = input as tf.Tensor4D;
-    const y = bias || activation !== 'linear'
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const xIn = args[0] as tf.Tensor4D;
+    const save = args[1] as tf.GradSaveFunc;
+    const y: tf.Tensor4D = bias || activation !== 'linear'
       ? tf.fused.conv2d({ x: xIn, filter, strides: s, pad, bias, activation })
       : tf.conv2d(xIn, filter, s, pad);
     if (activation === 'relu') save([y]);
     return {
       value: y,
-      gradFunc: (dy, saved) => {
+      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
         const dz = activation === 'relu' ? tf.mul(dy, tf.step(saved[0]!)) as tf.Tensor4D : dy as tf.Tensor4D;
         const method = s[0] === 1 && s[1] === 1 ? 'flipped' : stridedGradient;
         return conv2dInputGradient(dz, filter, xIn.shape, s, pad, method);

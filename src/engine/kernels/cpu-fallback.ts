@@ -30,10 +30,10 @@ export function cpuFallbackKernel(kernelName: string, backendName: string): Kern
       const cpu = tf.engine().findBackend('cpu');
       if (!cpu) throw new Error('cpu backend unavailable for the fallback kernel ' + kernelName);
       const cpuInputs: Record<string, TensorInfo> = {};
-      for (const [name, info] of Object.entries(inputs)) if (info) cpuInputs[name] = transfer(info, backend, cpu);
+      for (const [name, info] of Object.entries(inputs)) if (info) cpuInputs[name] = transfer(info, backend as KernelBackend, cpu);
       const result = cpuKernel.kernelFunc({ inputs: cpuInputs, backend: cpu, attrs });
       const outs = Array.isArray(result) ? result : [result];
-      const back = outs.map((o) => transfer(o, cpu, backend));
+      const back = outs.map((o) => transfer(o, cpu, backend as KernelBackend));
       for (const o of outs) cpu.disposeData(o.dataId);
       for (const info of Object.values(cpuInputs)) cpu.disposeData(info.dataId);
       return Array.isArray(result) ? back : back[0]!;
