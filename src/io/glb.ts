@@ -9,7 +9,7 @@
  * node, one mesh with one triangle primitive, one PBR metallic-roughness material. Morph target names go to
  * `mesh.extras.targetNames`, the convention three.js, Blender and Babylon.js read.
  */
-import { Document, WebIO } from '@gltf-transform/core';
+import { Document, Logger, WebIO } from '@gltf-transform/core';
 
 export interface GlbMorphTarget {
   name: string;
@@ -48,8 +48,9 @@ export interface GlbInput {
   /** Default morph weights, one per target (default all 0). */
   weights?: ArrayLike<number>;
   /**
-   * Store morph target accessors sparsely (only the vertices a target moves; exact zeros are skipped). Valid glTF
-   * 2.0 read by three.js, Blender and Babylon.js; much smaller when targets are local. Default false.
+   * Store morph target accessors sparsely (only the vertices a target moves; exact zeros are skipped) wherever
+   * that is smaller than dense storage. Valid glTF 2.0 read by three.js, Blender and Babylon.js; much smaller when
+   * targets are local. Default false.
    */
   sparseMorphTargets?: boolean;
   meshName?: string;
@@ -115,10 +116,13 @@ export async function writeGlb(input: GlbInput): Promise<Uint8Array> {
   }
   prim.setMaterial(material);
 
+  const sparse = input.sparseMorphTargets ?? false;
+  const indexBytes = vertexCount < 255 ? 1 : vertexCount < 65535 ? 2 : 4;
+  const morphAccessor = (deltas: Float32Array) => vec3(deltas).setSparse(sparse && sparseIsSmaller(deltas, indexBytes));
   for (const t of targets) {
     const target = doc.createPrimitiveTarget(t.name);
-    target.setAttribute('POSITION', vec3(t.positions).setSparse(input.sparseMorphTargets ?? false));
-    if (t.normals) target.setAttribute('NORMAL', vec3(t.normals).setSparse(input.sparseMorphTargets ?? false));
+    target.setAttribute('POSITION', morphAccessor(t.positions));
+    if (t.normals) target.setAttribute('NORMAL', morphAccessor(t.normals));
     prim.addTarget(target);
   }
 
@@ -129,7 +133,17 @@ export async function writeGlb(input: GlbInput): Promise<Uint8Array> {
   doc.createScene('scene').addChild(node);
   doc.getRoot().setDefaultScene(doc.getRoot().listScenes()[0]!);
 
-  return new WebIO().writeBinary(doc);
+  // Quiet: the library warns about sparse accessors over 50 % full, which sparseIsSmaller already weighed.
+  return new WebIO().setLogger(new Logger(Logger.Verbosity.ERROR)).writeBinary(doc);
+}
+
+/** Whether sparse storage (index + 3 floats per moved vertex) beats dense storage (3 floats per vertex). */
+function sparseIsSmaller(deltas: Float32Array, indexBytes: number): boolean {
+  let moved = 0;
+  for (let i = 0; i < deltas.length; i += 3) {
+    if (deltas[i] !== 0 || deltas[i + 1] !== 0 || deltas[i + 2] !== 0) moved++;
+  }
+  return moved * (12 + indexBytes) < (deltas.length / 3) * 12;
 }
 
 /** The two chunks of a GLB. */
