@@ -1,0 +1,205 @@
+/**
+ * Analytic antialiasing of silhouettes (the nvdiffrast idea): gives gradients that move the outline of a
+ * rendered mesh, which point sampling alone cannot.
+ *
+ * For every pair of horizontally or vertically adjacent pixels whose triangle ids differ, the nearer pixel's
+ * triangle F (background counts as infinitely far) is examined. If one of F's silhouette edges (a mesh boundary
+ * edge, or an edge whose neighbouring triangle faces the other way in this view) crosses the segment joining the
+ * two pixel centres at fraction t from the nearer centre, a 1-D box filter of width one pixel gives:
+ *   t < ½: the nearer pixel is only partly covered by F:   out[near] += (½ − t)·(c[far] − c[near])
+ *   t > ½: F spills into the farther pixel:                out[far]  += (t − ½)·(c[near] − c[far])
+ * t is a smooth function of the edge's clip positions, so the output is differentiable w.r.t. `color` and the
+ * clip positions (for the fixed raster).
+ */
+import { tf } from '../engine/index.js';
+import { customOp } from './custom.js';
+import type { Raster } from './rasterize.js';
+import type { ClipData, Num } from './interpolate.js';
+
+const adjacencyCache = new WeakMap<Uint32Array, Int32Array>();
+
+/**
+ * For triangle t and edge k (k = 0: corners 0→1, 1: 1→2, 2: 2→0), the triangle across that edge, or −1 when
+ * the edge is a boundary (or shared by more than two triangles). Cached per triangle array.
+ */
+export function edgeAdjacency(triangles: Uint32Array): Int32Array {
+  const cached = adjacencyCache.get(triangles);
+  if (cached) return cached;
+  const T = triangles.length / 3;
+  let V = 0;
+  for (let i = 0; i < triangles.length; i++) if (triangles[i] + 1 > V) V = triangles[i] + 1;
+  const first = new Map<number, number>(); // edge key → t·3 + k of the first triangle seen, or −2 if > 2
+  const adj = new Int32Array(3 * T).fill(-1);
+  for (let t = 0; t < T; t++) {
+    for (let k = 0; k < 3; k++) {
+      const a = triangles[3 * t + k], b = triangles[3 * t + ((k + 1) % 3)];
+      const key = a < b ? a * V + b : b * V + a;
+      const seen = first.get(key);
+      if (seen === undefined) first.set(key, 3 * t + k);
+      else if (seen >= 0 && adj[seen] === -1) {
+        adj[seen] = t;
+        adj[3 * t + k] = (seen / 3) | 0;
+      } else {
+        // Non-manifold: treat every triangle on it as a boundary.
+        if (seen >= 0) {
+          const other = adj[seen];
+          adj[seen] = -1;
+          if (other >= 0) for (let j = 0; j < 3; j++) if (adj[3 * other + j] === ((seen / 3) | 0)) adj[3 * other + j] = -1;
+        }
+        first.set(key, -2);
+        adj[3 * t + k] = -1;
+      }
+    }
+  }
+  adjacencyCache.set(triangles, adj);
+  return adj;
+}
+
+/** One silhouette crossing found by the forward pass (recomputed quantities are derived from these). */
+interface Crossings {
+  count: number;
+  /** Per crossing: view, nearer pixel, farther pixel (indices into [B·H·W]), triangle, edge. */
+  data: Int32Array;
+}
+
+function screen(clip: ClipData, cb: number, v: number, H: number, W: number): [number, number, number] {
+  const o = cb + 4 * v, w = clip.data[o + 3];
+  return [(clip.data[o] / w + 1) * (W / 2) - 0.5, (clip.data[o + 1] / w + 1) * (H / 2) - 0.5, w];
+}
+
+function signedArea(clip: ClipData, cb: number, t: number, H: number, W: number): number {
+  const tr = clip.triangles;
+  const [x0, y0, w0] = screen(clip, cb, tr[3 * t], H, W), [x1, y1, w1] = screen(clip, cb, tr[3 * t + 1], H, W), [x2, y2, w2] = screen(clip, cb, tr[3 * t + 2], H, W);
+  if (!(w0 > 0 && w1 > 0 && w2 > 0)) return NaN;
+  return (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0);
+}
+
+/** Edge function e(P) = (b − a) × (P − a). */
+const edgeFn = (ax: number, ay: number, bx: number, by: number, px: number, py: number) => (bx - ax) * (py - ay) - (by - ay) * (px - ax);
+
+/** Forward kernel: out = color + Σ crossings; returns the crossings for the backward pass. */
+export function antialiasKernel(color: Num, C: number, raster: Raster, clip: ClipData, adj: Int32Array, out: Num): Crossings {
+  const { batch: B, height: H, width: W, triangleId: ids, depth } = raster;
+  const P = H * W;
+  out.set(color);
+  let data = new Int32Array(1024);
+  let count = 0;
+  const tr = clip.triangles;
+  for (let b = 0; b < B; b++) {
+    const cb = clip.batched ? b * clip.vertexCount * 4 : 0;
+    for (let dir = 0; dir < 2; dir++) {
+      const step = dir === 0 ? 1 : W;
+      for (let y = 0; y < H - dir; y++) {
+        for (let x = 0; x < W - (1 - dir); x++) {
+          const p = b * P + y * W + x, q = p + step;
+          const tp = ids[p], tq = ids[q];
+          if (tp === tq) continue;
+          const pNear = tq < 0 || (tp >= 0 && depth[p] <= depth[q]);
+          const near = pNear ? p : q, far = pNear ? q : p, t = ids[near];
+          const nx = (near - b * P) % W, ny = ((near - b * P - nx) / W) | 0, fx = (far - b * P) % W, fy = ((far - b * P - fx) / W) | 0;
+          let areaT = NaN;
+          for (let k = 0; k < 3; k++) {
+            const nb = adj[3 * t + k];
+            if (nb >= 0) {
+              if (areaT !== areaT) areaT = signedArea(clip, cb, t, H, W);
+              const areaN = signedArea(clip, cb, nb, H, W);
+              if (areaN === areaN && areaN * areaT > 0) continue; // same facing: not a silhouette
+            }
+            const [ax, ay] = screen(clip, cb, tr[3 * t + k], H, W), [bx, by] = screen(clip, cb, tr[3 * t + ((k + 1) % 3)], H, W);
+            const en = edgeFn(ax, ay, bx, by, nx, ny), ef = edgeFn(ax, ay, bx, by, fx, fy);
+            if (!(en * ef < 0)) continue;
+            // The crossing must lie on the edge: a and b on either side of the pixel-pair line.
+            const da = (fx - nx) * (ay - ny) - (fy - ny) * (ax - nx), db = (fx - nx) * (by - ny) - (fy - ny) * (bx - nx);
+            if (da * db > 0) continue;
+            const tc = en / (en - ef);
+            const toNear = tc < 0.5;
+            const alpha = toNear ? 0.5 - tc : tc - 0.5;
+            const dst = toNear ? near : far, src = toNear ? far : near;
+            for (let c = 0; c < C; c++) out[dst * C + c] += alpha * (color[src * C + c] - color[dst * C + c]);
+            if (count * 5 + 5 > data.length) {
+              const grown = new Int32Array(data.length * 2);
+              grown.set(data);
+              data = grown;
+            }
+            data.set([b, near, far, t, k], count * 5);
+            count++;
+            break;
+          }
+        }
+      }
+    }
+  }
+  return { count, data };
+}
+
+/** Backward kernel: gColor (zeroed or not, accumulated) and gClip (accumulated, may be null). */
+export function antialiasBackwardKernel(color: Num, C: number, raster: Raster, clip: ClipData, crossings: Crossings, dy: Num, gColor: Num, gClip: Num | null): void {
+  const { height: H, width: W } = raster;
+  const P = H * W;
+  for (let i = 0; i < dy.length; i++) gColor[i] += dy[i];
+  const tr = clip.triangles;
+  for (let e = 0; e < crossings.count; e++) {
+    const [b, near, far, t, k] = crossings.data.subarray(5 * e, 5 * e + 5);
+    const cb = clip.batched ? b * clip.vertexCount * 4 : 0;
+    const nx = (near - b * P) % W, ny = ((near - b * P - nx) / W) | 0, fx = (far - b * P) % W, fy = ((far - b * P - fx) / W) | 0;
+    const va = tr[3 * t + k], vb = tr[3 * t + ((k + 1) % 3)];
+    const [ax, ay, wa] = screen(clip, cb, va, H, W), [bx, by, wb] = screen(clip, cb, vb, H, W);
+    const en = edgeFn(ax, ay, bx, by, nx, ny), ef = edgeFn(ax, ay, bx, by, fx, fy);
+    const tc = en / (en - ef);
+    const toNear = tc < 0.5;
+    const alpha = toNear ? 0.5 - tc : tc - 0.5;
+    const dst = toNear ? near : far, src = toNear ? far : near;
+    let gAlpha = 0;
+    for (let c = 0; c < C; c++) {
+      const g = dy[dst * C + c];
+      gColor[src * C + c] += alpha * g;
+      gColor[dst * C + c] -= alpha * g;
+      gAlpha += g * (color[src * C + c] - color[dst * C + c]);
+    }
+    if (!gClip || gAlpha === 0) continue;
+    const gt = toNear ? -gAlpha : gAlpha;
+    const den = en - ef;
+    const gen = (gt * -ef) / (den * den), gef = (gt * en) / (den * den);
+    // ∂e(P)/∂(ax, ay, bx, by) = (by − Py, Px − bx, Py − ay, ax − Px).
+    const gax = gen * (by - ny) + gef * (by - fy), gay = gen * (nx - bx) + gef * (fx - bx);
+    const gbx = gen * (ny - ay) + gef * (fy - ay), gby = gen * (ax - nx) + gef * (ax - fx);
+    // Screen s = (x/w + 1)·W/2 − ½ ⇒ ∂s/∂x = W/(2w), ∂s/∂w = −x·W/(2w²) (likewise y with H).
+    const chain = (v: number, w: number, gsx: number, gsy: number) => {
+      const o = cb + 4 * v;
+      const x = clip.data[o], y = clip.data[o + 1];
+      gClip[o] += (gsx * W) / (2 * w);
+      gClip[o + 1] += (gsy * H) / (2 * w);
+      gClip[o + 3] -= (gsx * x * W + gsy * y * H) / (2 * w * w);
+    };
+    chain(va, wa, gax, gay);
+    chain(vb, wb, gbx, gby);
+  }
+}
+
+/**
+ * Antialias silhouette edges of a rendered image.
+ * @param color [H,W,C] or [B,H,W,C] (matching the raster), background already filled in.
+ * @param raster from `rasterize` of the same clip positions.
+ * @param clipPositions [V,4] or [B,V,4], differentiable.
+ * @param triangles [T,3] the rasterised triangles.
+ * @returns the same shape as `color`.
+ */
+export function antialias(color: tf.Tensor, raster: Raster, clipPositions: tf.Tensor, triangles: Uint32Array): tf.Tensor {
+  const C = color.shape[color.rank - 1];
+  const adj = edgeAdjacency(triangles);
+  const f = (col: tf.Tensor, c: tf.Tensor) => {
+    const colorData = col.dataSync() as Float32Array;
+    const clip: ClipData = { data: c.dataSync() as Float32Array, batched: c.rank === 3, vertexCount: c.shape[c.rank - 2], triangles };
+    const out = new Float32Array(colorData.length);
+    const crossings = antialiasKernel(colorData, C, raster, clip, adj, out);
+    return {
+      value: tf.tensor(out, col.shape),
+      gradFunc: (dy: tf.Tensor) => {
+        const gCol = new Float32Array(colorData.length), gClip = new Float32Array(clip.data.length);
+        antialiasBackwardKernel(colorData, C, raster, clip, crossings, dy.dataSync() as Float32Array, gCol, gClip);
+        return [tf.tensor(gCol, col.shape), tf.tensor(gClip, c.shape)];
+      },
+    };
+  };
+  return customOp(f)(color, clipPositions);
+}

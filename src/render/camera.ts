@@ -1,0 +1,245 @@
+/**
+ * THE camera conventions of ganfit (docs/conventions.md, sections "Camera space", "Pose angles", "Image and pixel
+ * coordinates", "Clip space"). Everything that turns model-space points into camera, pixel or clip coordinates
+ * goes through this file, as differentiable tf functions, with plain-JS float64 twins for the landmark fitter.
+ *
+ * - Model → camera: `X_cam = F · R · X + t`, `F = diag(1, −1, −1)`, `R` from an axis-angle vector in model axes
+ *   (Rodrigues), `t` in centimetres.
+ * - Perspective: `x = f·X/Z + cx`, `y = f·Y/Z + cy` (pixels, (0,0) = centre of the top-left pixel); principal point
+ *   defaults to `((W − 1)/2, (H − 1)/2)`. Orthographic: `x = s·X + cx`, `y = s·Y + cy` (s in px per cm).
+ * - Clip: `(x_ndc·w, y_ndc·w, z_ndc·w, w)`, NDC x −1..+1 left→right, NDC y −1..+1 top→bottom, pixel centre
+ *   (i, j) at NDC ((2i+1)/W − 1, (2j+1)/H − 1). Perspective: `w = Z`, `z_ndc = 1 − 2·near/Z` (−1 at the near
+ *   plane, → 1 at infinity). Orthographic: `w = 1`, `z_ndc = 2(Z − near)/(far − near) − 1`.
+ */
+import { tf } from '../engine/index.js';
+
+/** A value that is either a constant or a tensor that may receive gradients. */
+export type Param1D = tf.Tensor1D | ArrayLike<number>;
+export type ParamScalar = tf.Scalar | number;
+
+interface CameraBase {
+  /** Axis-angle rotation (radians) in model axes, [3]. */
+  rotation: Param1D;
+  /** Translation in camera space, cm, [3]. */
+  translation: Param1D;
+  /** Principal point (cx, cy) in pixels, [2]; default: the image centre ((W − 1)/2, (H − 1)/2). */
+  principal?: Param1D;
+}
+
+export interface PerspectiveCamera extends CameraBase {
+  kind: 'perspective';
+  /** Focal length in pixels. */
+  focal: ParamScalar;
+  /** Near plane in cm (z_ndc = −1 there); triangles with a vertex nearer than it are not drawn. Default 1. */
+  near?: number;
+}
+
+export interface OrthographicCamera extends CameraBase {
+  kind: 'orthographic';
+  /** Pixels per centimetre. */
+  scale: ParamScalar;
+  /** Depth range in camera Z (cm) mapped to z_ndc −1..1. Defaults 0 and 1000. */
+  near?: number;
+  far?: number;
+}
+
+export type Camera = PerspectiveCamera | OrthographicCamera;
+
+/** Image size as [height, width] in pixels. */
+export type Resolution = readonly [number, number];
+
+const asT1 = (p: Param1D): tf.Tensor1D => (p instanceof tf.Tensor ? p : tf.tensor1d(Array.from(p)));
+const asT0 = (p: ParamScalar): tf.Scalar => (p instanceof tf.Tensor ? p : tf.scalar(p));
+
+/**
+ * Rodrigues: axis-angle `r` [3] (radians) → rotation matrix [3,3] (row-major, acts on column vectors).
+ * Smooth at r = 0 (θ is computed as sqrt(|r|² + 1e-12)).
+ */
+export function rotationMatrix(r: Param1D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const rv = asT1(r);
+    const theta2 = tf.add(tf.sum(tf.square(rv)), 1e-12);
+    const theta = tf.sqrt(theta2);
+    const a = tf.div(tf.sin(theta), theta);
+    const b = tf.div(tf.sub(1, tf.cos(theta)), theta2);
+    const [x, y, z] = tf.unstack(rv);
+    const zero = tf.zerosLike(x);
+    const k = tf.stack([zero, tf.neg(z), y, z, zero, tf.neg(x), tf.neg(y), x, zero]).reshape([3, 3]);
+    const k2 = tf.matMul(k, k);
+    return tf.addN([tf.eye(3), tf.mul(a, k), tf.mul(b, k2)]) as tf.Tensor2D;
+  });
+}
+
+/**
+ * Model space → camera space: `X_cam = F·R·X + t`.
+ * @param positions [V,3] model space, cm.
+ * @returns [V,3] camera space (x right, y down, z forward), cm.
+ */
+export function modelToCamera(positions: tf.Tensor2D, camera: Camera): tf.Tensor2D {
+  return tf.tidy(() => {
+    const r = rotationMatrix(camera.rotation);
+    const fr = tf.mul(r, tf.tensor2d([[1], [-1], [-1]])); // F·R: negate rows 1 and 2
+    return tf.add(tf.matMul(positions, fr, false, true), asT1(camera.translation)) as tf.Tensor2D;
+  });
+}
+
+function principalOf(camera: Camera, [h, w]: Resolution): tf.Tensor1D {
+  return camera.principal !== undefined ? asT1(camera.principal) : tf.tensor1d([(w - 1) / 2, (h - 1) / 2]);
+}
+
+/**
+ * Camera space → pixel coordinates (x right, y down, (0,0) = centre of the top-left pixel).
+ * @param cam [V,3] camera space. @returns [V,2] pixels.
+ */
+export function projectToPixels(cam: tf.Tensor2D, camera: Camera, resolution: Resolution): tf.Tensor2D {
+  return tf.tidy(() => {
+    const xy = tf.slice(cam, [0, 0], [-1, 2]);
+    const pp = principalOf(camera, resolution);
+    if (camera.kind === 'perspective') {
+      const z = tf.slice(cam, [0, 2], [-1, 1]);
+      return tf.add(tf.mul(asT0(camera.focal), tf.div(xy, z)), pp) as tf.Tensor2D;
+    }
+    return tf.add(tf.mul(asT0(camera.scale), xy), pp) as tf.Tensor2D;
+  });
+}
+
+/**
+ * Camera space → clip space for the rasteriser (docs/conventions.md "Clip space").
+ * @param cam [V,3] camera space. @returns [V,4] clip coordinates.
+ */
+export function toClip(cam: tf.Tensor2D, camera: Camera, resolution: Resolution): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [h, w] = resolution;
+    const px = projectToPixels(cam, camera, resolution);
+    const scale = tf.tensor1d([2 / w, 2 / h]);
+    const ndc = tf.add(tf.mul(px, scale), tf.tensor1d([1 / w - 1, 1 / h - 1]));
+    const z = tf.slice(cam, [0, 2], [-1, 1]);
+    if (camera.kind === 'perspective') {
+      const near = camera.near ?? 1;
+      return tf.concat([tf.mul(ndc, z), tf.sub(z, 2 * near), z], 1) as tf.Tensor2D;
+    }
+    const near = camera.near ?? 0;
+    const far = camera.far ?? 1000;
+    const zn = tf.sub(tf.mul(z, 2 / (far - near)), (2 * near) / (far - near) + 1);
+    return tf.concat([ndc, zn, tf.onesLike(z)], 1) as tf.Tensor2D;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Plain-JS float64 twins (same formulas), for the landmark fitter and for tests.
+
+/** A camera with plain numbers only. */
+export type Camera64 =
+  | { kind: 'perspective'; rotation: ArrayLike<number>; translation: ArrayLike<number>; focal: number; principal?: ArrayLike<number>; near?: number }
+  | { kind: 'orthographic'; rotation: ArrayLike<number>; translation: ArrayLike<number>; scale: number; principal?: ArrayLike<number>; near?: number; far?: number };
+
+/** Rodrigues in float64: axis-angle [3] → row-major 3×3. */
+export function rotationMatrix64(r: ArrayLike<number>): Float64Array {
+  const theta2 = r[0] * r[0] + r[1] * r[1] + r[2] * r[2];
+  const theta = Math.sqrt(theta2);
+  const a = theta < 1e-8 ? 1 - theta2 / 6 : Math.sin(theta) / theta;
+  const b = theta < 1e-8 ? 0.5 - theta2 / 24 : (1 - Math.cos(theta)) / theta2;
+  const [x, y, z] = [r[0], r[1], r[2]];
+  return new Float64Array([
+    1 - b * (y * y + z * z), -a * z + b * x * y, a * y + b * x * z,
+    a * z + b * x * y, 1 - b * (x * x + z * z), -a * x + b * y * z,
+    -a * y + b * x * z, a * x + b * y * z, 1 - b * (x * x + y * y),
+  ]);
+}
+
+/** Rotation matrix (row-major 3×3) → axis-angle [3], float64. */
+export function axisAngleFromRotation(m: ArrayLike<number>): Float64Array {
+  const cos = Math.min(1, Math.max(-1, (m[0] + m[4] + m[8] - 1) / 2));
+  const theta = Math.acos(cos);
+  const v = [m[7] - m[5], m[2] - m[6], m[3] - m[1]];
+  if (theta < 1e-6) return new Float64Array([v[0] / 2, v[1] / 2, v[2] / 2]);
+  if (Math.PI - theta < 1e-4) {
+    // Near π: axis from the diagonal of (R + I)/2 = n nᵀ.
+    const xx = Math.sqrt(Math.max(0, (m[0] + 1) / 2)), yy = Math.sqrt(Math.max(0, (m[4] + 1) / 2)), zz = Math.sqrt(Math.max(0, (m[8] + 1) / 2));
+    let n: number[];
+    if (xx >= yy && xx >= zz) n = [xx, (m[1] + m[3]) / (4 * xx), (m[2] + m[6]) / (4 * xx)];
+    else if (yy >= zz) n = [(m[1] + m[3]) / (4 * yy), yy, (m[5] + m[7]) / (4 * yy)];
+    else n = [(m[2] + m[6]) / (4 * zz), (m[5] + m[7]) / (4 * zz), zz];
+    return new Float64Array(n.map((c) => c * theta));
+  }
+  const k = theta / (2 * Math.sin(theta));
+  return new Float64Array([v[0] * k, v[1] * k, v[2] * k]);
+}
+
+/** Float64 twin of {@link modelToCamera}: positions [V·3] → camera [V·3]. */
+export function modelToCamera64(positions: ArrayLike<number>, camera: Camera64): Float64Array {
+  const r = rotationMatrix64(camera.rotation);
+  const t = camera.translation;
+  const n = positions.length / 3;
+  const out = new Float64Array(positions.length);
+  for (let i = 0; i < n; i++) {
+    const x = positions[3 * i], y = positions[3 * i + 1], z = positions[3 * i + 2];
+    out[3 * i] = r[0] * x + r[1] * y + r[2] * z + t[0];
+    out[3 * i + 1] = -(r[3] * x + r[4] * y + r[5] * z) + t[1];
+    out[3 * i + 2] = -(r[6] * x + r[7] * y + r[8] * z) + t[2];
+  }
+  return out;
+}
+
+/** Float64 twin of {@link projectToPixels}: camera [V·3] → pixels [V·2]. */
+export function projectToPixels64(cam: ArrayLike<number>, camera: Camera64, [h, w]: Resolution): Float64Array {
+  const cx = camera.principal ? camera.principal[0] : (w - 1) / 2;
+  const cy = camera.principal ? camera.principal[1] : (h - 1) / 2;
+  const n = cam.length / 3;
+  const out = new Float64Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const X = cam[3 * i], Y = cam[3 * i + 1], Z = cam[3 * i + 2];
+    if (camera.kind === 'perspective') {
+      out[2 * i] = (camera.focal * X) / Z + cx;
+      out[2 * i + 1] = (camera.focal * Y) / Z + cy;
+    } else {
+      out[2 * i] = camera.scale * X + cx;
+      out[2 * i + 1] = camera.scale * Y + cy;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pose angles (docs/conventions.md "Pose angles"): R = R_z(−roll)·R_x(−pitch)·R_y(−yaw), model axes, degrees.
+
+export interface PoseAngles {
+  /** > 0: the face turns towards the image left (the subject's own right). Degrees. */
+  yaw: number;
+  /** > 0: looking up. Degrees. */
+  pitch: number;
+  /** > 0: the head is rotated clockwise in the image. Degrees. */
+  roll: number;
+}
+
+const DEG = Math.PI / 180;
+
+/** Pose angles (degrees) → rotation matrix R (row-major 3×3, model axes): R = R_z(−roll)·R_x(−pitch)·R_y(−yaw). */
+export function rotationFromPose(pose: PoseAngles): Float64Array {
+  const y = -pose.yaw * DEG, p = -pose.pitch * DEG, r = -pose.roll * DEG;
+  const cy = Math.cos(y), sy = Math.sin(y), cp = Math.cos(p), sp = Math.sin(p), cr = Math.cos(r), sr = Math.sin(r);
+  // Rx·Ry = [[cy,0,sy],[sp·sy,cp,−sp·cy],[−cp·sy,sp,cp·cy]]; then Rz on the left.
+  const a = [cy, 0, sy, sp * sy, cp, -sp * cy, -cp * sy, sp, cp * cy];
+  return new Float64Array([
+    cr * a[0] - sr * a[3], cr * a[1] - sr * a[4], cr * a[2] - sr * a[5],
+    sr * a[0] + cr * a[3], sr * a[1] + cr * a[4], sr * a[2] + cr * a[5],
+    a[6], a[7], a[8],
+  ]);
+}
+
+/** Rotation matrix R (row-major 3×3, model axes) → pose angles in degrees; inverse of {@link rotationFromPose}. */
+export function poseFromRotation(m: ArrayLike<number>): PoseAngles {
+  // Row 2 of R_z·R_x·R_y is (−cp·sy, sp, cp·cy); column 1 is (−sr·cp, cr·cp, sp).
+  const p = Math.asin(Math.max(-1, Math.min(1, m[7])));
+  let y: number, r: number;
+  if (Math.abs(m[7]) < 1 - 1e-9) {
+    y = Math.atan2(-m[6], m[8]);
+    r = Math.atan2(-m[1], m[4]);
+  } else {
+    // Gimbal lock (pitch = ±90°): put everything in yaw.
+    r = 0;
+    y = Math.atan2(m[2], m[0]);
+  }
+  const clean = (v: number) => (Object.is(v, -0) ? 0 : v);
+  return { yaw: clean(-y / DEG), pitch: clean(-p / DEG), roll: clean(-r / DEG) };
+}
