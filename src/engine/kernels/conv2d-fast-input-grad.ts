@@ -4,8 +4,8 @@
  * recognition net in the losses): backward never asks for Conv2DBackpropFilter, and the forward-conv path is
  * several times faster than tfjs's Conv2DBackpropInput on wasm.
  *
- * Strided convolutions take the upstream gradient dilated with zeros (stride − 1 between samples) before the
- * flipped convolution — see bench/losses.ts for the comparison with Conv2DBackpropInput.
+ * Strided convolutions use a sub-pixel convolution (s² phase filters, then depthToSpace) rather than a zero-dilated
+ * upstream gradient (4× the work at stride 2) or Conv2DBackpropInput; bench/losses.ts times all three.
  */
 import { tf } from '../index.js';
 
@@ -35,6 +35,59 @@ export function releaseFlippedFilter(filter: tf.Tensor4D): void {
     cached.dispose();
     flippedCache.delete(filter);
   }
+  for (const t of subpixelCache.get(filter)?.values() ?? []) t.dispose();
+  subpixelCache.delete(filter);
+}
+
+const subpixelCache = new WeakMap<tf.Tensor4D, Map<number, tf.Tensor4D>>();
+
+/**
+ * For stride s, the s² phase filters of the input gradient packed along the output channels:
+ * F[jh, jw, co, (ph·s + pw)·Cin + ci] = W[s(M−1−jh) + ph, s(M−1−jw) + pw, ci, co] (0 outside the filter), with
+ * M = ceil(K / s), so that `depthToSpace(conv(dy padded by M − 1, F), s)` is the gradient (sub-pixel
+ * convolution: no multiplications with the zeros of a dilated dy). Cached per filter tensor and stride.
+ */
+export function subpixelFilter(filter: tf.Tensor4D, s: number): tf.Tensor4D {
+  let perStride = subpixelCache.get(filter);
+  const cached = perStride?.get(s);
+  if (cached && !cached.isDisposed) return cached;
+  const [kh, kw, cin, cout] = filter.shape;
+  const mh = Math.ceil(kh / s);
+  const mw = Math.ceil(kw / s);
+  const w = filter.dataSync();
+  const cOut = s * s * cin;
+  const f = new Float32Array(mh * mw * cout * cOut);
+  for (let jh = 0; jh < mh; jh++) for (let jw = 0; jw < mw; jw++) for (let ph = 0; ph < s; ph++) for (let pw = 0; pw < s; pw++) {
+    const y = s * (mh - 1 - jh) + ph;
+    const x = s * (mw - 1 - jw) + pw;
+    if (y >= kh || x >= kw) continue;
+    for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) {
+      f[((jh * mw + jw) * cout + co) * cOut + (ph * s + pw) * cin + ci] = w[((y * kw + x) * cin + ci) * cout + co]!;
+    }
+  }
+  const t = tf.keep(tf.tensor4d(f, [mh, mw, cout, cOut]));
+  if (!perStride) subpixelCache.set(filter, (perStride = new Map()));
+  perStride.set(s, t);
+  return t;
+}
+
+function subpixelInputGradient(
+  dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: [number, number, number, number], s: number, top: number, left: number,
+): tf.Tensor4D {
+  const [kh, kw] = [filter.shape[0], filter.shape[1]];
+  const [mh, mw] = [Math.ceil(kh / s), Math.ceil(kw / s)];
+  const [hIn, wIn] = [xShape[1], xShape[2]];
+  const [ho, wo] = [dy.shape[1], dy.shape[2]];
+  const ah = Math.ceil((hIn + top) / s);
+  const aw = Math.ceil((wIn + left) / s);
+  return tf.tidy((): tf.Tensor4D => {
+    let d = dy;
+    if (ah < ho || aw < wo) d = tf.slice(d, [0, 0, 0, 0], [-1, Math.min(ho, ah), Math.min(wo, aw), -1]);
+    const explicit = [[0, 0], [mh - 1, Math.max(0, ah - ho)], [mw - 1, Math.max(0, aw - wo)], [0, 0]];
+    const phases = tf.conv2d(d, subpixelFilter(filter, s), 1, explicit as unknown as 'valid');
+    const full = tf.depthToSpace(phases, s);
+    return tf.slice(full, [0, top, left, 0], [-1, hIn, wIn, -1]) as tf.Tensor4D;
+  });
 }
 
 function pair(s: Strides): [number, number] {
@@ -54,9 +107,16 @@ export function dilateZeros(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4
 }
 
 /**
+ * How the input gradient is computed: `flipped` = forward conv of dy (zero-dilated when strided) with the cached
+ * flipped filter; `subpixel` = same as flipped for stride 1, and for equal strides s > 1 one conv of the
+ * undilated dy with s² cached phase filters followed by depthToSpace (fastest; default); `backprop` = tfjs's
+ * Conv2DBackpropInput (the reference).
+ */
+export type InputGradientMethod = 'flipped' | 'subpixel' | 'backprop';
+
+/**
  * Gradient of `conv2d(x, filter, strides, pad)` with respect to x (x of shape `xShape`), given the upstream
- * gradient dy. `method: 'flipped'` (default) uses a forward conv with the cached flipped filter; `'backprop'`
- * uses tfjs's Conv2DBackpropInput (the reference, and possibly faster for some strided layers).
+ * gradient dy [B, Ho, Wo, out]. Dilation 1 only.
  */
 export function conv2dInputGradient(
   dy: tf.Tensor4D,
@@ -64,13 +124,14 @@ export function conv2dInputGradient(
   xShape: [number, number, number, number],
   strides: Strides,
   pad: Conv2DPad,
-  method: 'flipped' | 'backprop' = 'flipped',
+  method: InputGradientMethod = 'subpixel',
 ): tf.Tensor4D {
   const [sh, sw] = pair(strides);
   if (method === 'backprop') return tf.conv2dTranspose(dy, filter, xShape, [sh, sw], pad);
   const info = tf.backend_util.computeConv2DInfo(xShape, filter.shape, [sh, sw], 1, pad);
   const [kh, kw] = [filter.shape[0], filter.shape[1]];
   const { top, left } = info.padInfo;
+  if (method === 'subpixel' && sh === sw && sh > 1) return subpixelInputGradient(dy, filter, xShape, sh, top, left);
   const [hIn, wIn] = [xShape[1], xShape[2]];
   return tf.tidy(() => {
     let d = dilateZeros(dy, sh, sw);
@@ -96,8 +157,8 @@ export interface FastConvOptions {
   /** Per-output-channel bias [out], added before the activation. */
   bias?: tf.Tensor1D;
   activation?: 'linear' | 'relu';
-  /** How to compute the input gradient of strided convolutions (default 'flipped'). */
-  stridedGradient?: 'flipped' | 'backprop';
+  /** How to compute the input gradient of strided convolutions (default 'subpixel'). */
+  stridedGradient?: InputGradientMethod;
 }
 
 /**
@@ -111,13 +172,17 @@ export function conv2dWithFastInputGrad(
   pad: Conv2DPad,
   options: FastConvOptions = {},
 ): tf.Tensor4D {
-  const { bias, activation = 'linear', stridedGradient = 'flipped' } = options;
+  const { bias, activation = 'linear', stridedGradient = 'subpixel' } = options;
   const s = pair(strides);
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const xIn = args[0] as tf.Tensor4D;
     const save = args[1] as tf.GradSaveFunc;
-    const y: tf.Tensor4D = bias || activation !== 'linear'
-      ? tf.fused.conv2d({ x: xIn, filter, strides: s, pad, bias, activation })
+    // The FusedConv2D kernel is called directly: tf.fused.conv2d refuses to fuse a relu while a gradient is
+    // being recorded (it wants the pre-activation for its own gradient), which this op does not need.
+    const y = bias || activation !== 'linear'
+      ? tf.engine().runKernel('FusedConv2D', bias ? { x: xIn, filter, bias } : { x: xIn, filter }, {
+        strides: s, pad, dataFormat: 'NHWC', dilations: [1, 1], activation,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor4D
       : tf.conv2d(xIn, filter, s, pad);
     if (activation === 'relu') save([y]);
     return {

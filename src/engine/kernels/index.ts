@@ -5,11 +5,13 @@
 import { tf } from '../index.js';
 import type { BackendName } from '../index.js';
 import { depthwiseBackpropKernels } from './depthwise-backprop.js';
+import { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
 
 /** Kernel configs to register on the wasm backend. */
 function wasmKernels(): tf.KernelConfig[] {
   return [
     ...depthwiseBackpropKernels('wasm'),
+    unsortedSegmentSumKernel('wasm'),
   ];
 }
 
