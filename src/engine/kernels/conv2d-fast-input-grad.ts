@@ -12,6 +12,7 @@ import { tf } from '../index.js';
 export type Conv2DPad = 'same' | 'valid' | number;
 export type Strides = number | [number, number];
 
+/** Caches keyed by the filter tensor object (entries go with it when it is garbage-collected). */
 const flippedCache = new WeakMap<tf.Tensor4D, tf.Tensor4D>();
 
 /**
@@ -28,15 +29,13 @@ export function flippedFilter(filter: tf.Tensor4D): tf.Tensor4D {
   return flipped;
 }
 
-/** Drop (and dispose) the cached flipped copy of `filter`, if any. */
+/** Drop (and dispose) the cached flipped and sub-pixel copies of `filter`, if any. */
 export function releaseFlippedFilter(filter: tf.Tensor4D): void {
-  const cached = flippedCache.get(filter);
-  if (cached) {
-    cached.dispose();
-    flippedCache.delete(filter);
-  }
-  for (const t of subpixelCache.get(filter)?.values() ?? []) t.dispose();
-  subpixelCache.delete(filter);
+  const key = filter;
+  flippedCache.get(key)?.dispose();
+  flippedCache.delete(key);
+  for (const t of subpixelCache.get(key)?.values() ?? []) t.dispose();
+  subpixelCache.delete(key);
 }
 
 const subpixelCache = new WeakMap<tf.Tensor4D, Map<number, tf.Tensor4D>>();
@@ -48,7 +47,8 @@ const subpixelCache = new WeakMap<tf.Tensor4D, Map<number, tf.Tensor4D>>();
  * convolution: no multiplications with the zeros of a dilated dy). Cached per filter tensor and stride.
  */
 export function subpixelFilter(filter: tf.Tensor4D, s: number): tf.Tensor4D {
-  let perStride = subpixelCache.get(filter);
+  const key = filter;
+  let perStride = subpixelCache.get(key);
   const cached = perStride?.get(s);
   if (cached && !cached.isDisposed) return cached;
   const [kh, kw, cin, cout] = filter.shape;
@@ -66,7 +66,7 @@ export function subpixelFilter(filter: tf.Tensor4D, s: number): tf.Tensor4D {
     }
   }
   const t = tf.keep(tf.tensor4d(f, [mh, mw, cout, cOut]));
-  if (!perStride) subpixelCache.set(filter, (perStride = new Map()));
+  if (!perStride) subpixelCache.set(key, (perStride = new Map()));
   perStride.set(s, t);
   return t;
 }
@@ -163,7 +163,9 @@ export interface FastConvOptions {
 
 /**
  * `activation(conv2d(x, filter, strides, pad) + bias)` (one fused wasm kernel) whose gradient flows to x only;
- * filter and bias are treated as constants. x: [B, H, W, in], filter: [kh, kw, in, out].
+ * filter and bias are treated as constants. x: [B, H, W, in], filter: [kh, kw, in, out]. The filter must outlive
+ * the backward pass (long-lived weights, not tensors created inside the differentiated function); its flipped /
+ * sub-pixel copies are cached (see `releaseFlippedFilter`).
  */
 export function conv2dWithFastInputGrad(
   x: tf.Tensor4D,
@@ -188,6 +190,9 @@ export function conv2dWithFastInputGrad(
     return {
       value: y,
       gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+        if (filter.isDisposed) {
+          throw new Error('conv2dWithFastInputGrad: filter disposed before backward (create weights outside the differentiated function)');
+        }
         const dz = activation === 'relu' ? tf.mul(dy, tf.step(saved[0]!)) as tf.Tensor4D : dy as tf.Tensor4D;
         const method = s[0] === 1 && s[1] === 1 ? 'flipped' : stridedGradient;
         return conv2dInputGradient(dz, filter, xIn.shape, s, pad, method);
