@@ -153,14 +153,15 @@ export function axisAngleFromRotation(m: ArrayLike<number>): Float64Array {
   const theta = Math.acos(cos);
   const v = [m[7] - m[5], m[2] - m[6], m[3] - m[1]];
   if (theta < 1e-6) return new Float64Array([v[0] / 2, v[1] / 2, v[2] / 2]);
-  if (Math.PI - theta < 1e-4) {
-    // Near π: axis from the diagonal of (R + I)/2 = n nᵀ.
-    const xx = Math.sqrt(Math.max(0, (m[0] + 1) / 2)), yy = Math.sqrt(Math.max(0, (m[4] + 1) / 2)), zz = Math.sqrt(Math.max(0, (m[8] + 1) / 2));
-    let n: number[];
-    if (xx >= yy && xx >= zz) n = [xx, (m[1] + m[3]) / (4 * xx), (m[2] + m[6]) / (4 * xx)];
-    else if (yy >= zz) n = [(m[1] + m[3]) / (4 * yy), yy, (m[5] + m[7]) / (4 * yy)];
-    else n = [(m[2] + m[6]) / (4 * zz), (m[5] + m[7]) / (4 * zz), zz];
-    return new Float64Array(n.map((c) => c * theta));
+  if (Math.PI - theta < 1e-3) {
+    // Near π, sin θ is tiny: take the axis from the symmetric part, (R + Rᵀ)/2 = cos θ·I + (1 − cos θ)·n·nᵀ.
+    const s = (i: number, j: number) => ((m[3 * i + j] + m[3 * j + i]) / 2 - (i === j ? cos : 0)) / (1 - cos);
+    const d = [s(0, 0), s(1, 1), s(2, 2)];
+    const i = d[0] >= d[1] && d[0] >= d[2] ? 0 : d[1] >= d[2] ? 1 : 2;
+    const ni = Math.sqrt(Math.max(d[i], 0));
+    const n = [0, 1, 2].map((j) => (j === i ? ni : s(i, j) / ni));
+    const sign = n[0] * v[0] + n[1] * v[1] + n[2] * v[2] < 0 ? -1 : 1;
+    return new Float64Array(n.map((c) => c * theta * sign));
   }
   const k = theta / (2 * Math.sin(theta));
   return new Float64Array([v[0] * k, v[1] * k, v[2] * k]);
