@@ -106,49 +106,85 @@ export function squareCropTransform(cx: number, cy: number, side: number, size =
   return tf.tensor2d([[a, 0, c - a * cx, c - a * cy]]);
 }
 
+/** Clipped sampling positions [B, S²] in the image for every chip pixel, from transform [B, 4]. */
+function samplePositions(tr: tf.Tensor, B: number, H: number, W: number, size: number): [tf.Tensor, tf.Tensor] {
+  const [a, b, tx, ty] = tf.split(tf.reshape(tr, [B, 4, 1]), 4, 1).map((t) => tf.reshape(t, [B, 1]));
+  const q = new Float32Array(size * size * 2);
+  for (let j = 0; j < size; j++) for (let i = 0; i < size; i++) {
+    q[2 * (j * size + i)] = i;
+    q[2 * (j * size + i) + 1] = j;
+  }
+  const [qx, qy] = tf.split(tf.tensor2d(q, [size * size, 2]), 2, 1).map((t) => tf.reshape(t, [1, size * size]));
+  // p = A⁻¹(q − t), A⁻¹ = [[a, b], [−b, a]] / (a² + b²)
+  const inv = tf.reciprocal(tf.add(tf.square(a!), tf.square(b!)));
+  const dx = tf.sub(qx!, tx!);
+  const dy = tf.sub(qy!, ty!);
+  const px = tf.mul(tf.add(tf.mul(a!, dx), tf.mul(b!, dy)), inv);
+  const py = tf.mul(tf.sub(tf.mul(a!, dy), tf.mul(b!, dx)), inv);
+  return [tf.clipByValue(px, 0, W - 1), tf.clipByValue(py, 0, H - 1)];
+}
+
 /**
  * Warp images [B, H, W, C] into chips [B, size, size, C]: chip pixel q samples the image at T⁻¹(q), bilinearly,
  * with edge clamping. `transform` [B, 4] (or [1, 4], shared) maps image → chip, as returned above. Gradients flow
  * to the image and to the transform.
+ *
+ * The bilinear sampling has a hand-written gradient (tfjs cannot keep the Cast that forms the integer indices out
+ * of an automatic gradient): image gradient = Σ over the four corners of UnsortedSegmentSum(dy·w_corner), position
+ * gradient = dy · the local finite differences of the image; the positions' dependence on the transform (and the
+ * clamping) is differentiated by tfjs.
  */
 export function warpToChip(images: tf.Tensor4D, transform: tf.Tensor2D, size = CHIP_SIZE): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [B, H, W, C] = images.shape;
-    const tr = transform.shape[0] === B ? transform : tf.tile(transform, [B, 1]);
-    const [a, b, tx, ty] = tf.split(tf.reshape(tr, [B, 4, 1]), 4, 1).map((t) => tf.reshape(t, [B, 1]));
-    // Chip pixel grid (flattened, row-major).
-    const q = new Float32Array(size * size * 2);
-    for (let j = 0; j < size; j++) for (let i = 0; i < size; i++) {
-      q[2 * (j * size + i)] = i;
-      q[2 * (j * size + i) + 1] = j;
-    }
-    const grid = tf.tensor2d(q, [size * size, 2]);
-    const [qx, qy] = tf.split(grid, 2, 1).map((t) => tf.reshape(t, [1, size * size]));
-    // p = A⁻¹(q − t), A⁻¹ = [[a, b], [−b, a]] / (a² + b²)
-    const inv = tf.reciprocal(tf.add(tf.square(a!), tf.square(b!)));
-    const dx = tf.sub(qx!, tx!);
-    const dy = tf.sub(qy!, ty!);
-    const px = tf.mul(tf.add(tf.mul(a!, dx), tf.mul(b!, dy)), inv);
-    const py = tf.mul(tf.sub(tf.mul(a!, dy), tf.mul(b!, dx)), inv);
-    const cx = tf.clipByValue(px, 0, W - 1);
-    const cy = tf.clipByValue(py, 0, H - 1);
-    const x0f = tf.floor(cx);
-    const y0f = tf.floor(cy);
-    const wx = tf.sub(cx, x0f);
-    const wy = tf.sub(cy, y0f);
-    const x0 = tf.cast(x0f, 'int32');
-    const y0 = tf.cast(y0f, 'int32');
+  const [B, H, W, C] = images.shape;
+  const S2 = size * size;
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [img, cx, cy, save] = args as [tf.Tensor4D, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const x0 = tf.floor(cx);
+    const y0 = tf.floor(cy);
     const x1 = tf.minimum(tf.add(x0, 1), W - 1);
     const y1 = tf.minimum(tf.add(y0, 1), H - 1);
-    const base = tf.reshape(tf.mul(tf.range(0, B, 1, 'int32'), H * W), [B, 1]);
-    const flat = tf.reshape(images, [B * H * W, C]);
-    const at = (yy: tf.Tensor, xx: tf.Tensor) =>
-      tf.reshape(tf.gather(flat, tf.reshape(tf.add(base, tf.add(tf.mul(yy, W), xx)), [-1])), [B, size * size, C]);
-    const w3 = (t: tf.Tensor) => tf.expandDims(t, 2);
-    const top = tf.add(tf.mul(at(y0, x0), w3(tf.sub(1, wx))), tf.mul(at(y0, x1), w3(wx)));
-    const bottom = tf.add(tf.mul(at(y1, x0), w3(tf.sub(1, wx))), tf.mul(at(y1, x1), w3(wx)));
-    const out = tf.add(tf.mul(top, w3(tf.sub(1, wy))), tf.mul(bottom, w3(wy)));
-    return tf.reshape(out, [B, size, size, C]) as tf.Tensor4D;
+    // Flat indices, formed in float32 (exact below 2^24 = B·H·W).
+    const base = tf.reshape(tf.mul(tf.range(0, B, 1, 'float32'), H * W), [B, 1]);
+    const flatIndex = (yy: tf.Tensor, xx: tf.Tensor) =>
+      tf.cast(tf.reshape(tf.add(base, tf.add(tf.mul(yy, W), xx)), [-1]), 'int32');
+    const idx = [flatIndex(y0, x0), flatIndex(y0, x1), flatIndex(y1, x0), flatIndex(y1, x1)];
+    const corners = (im: tf.Tensor) => {
+      const flat = tf.reshape(im, [B * H * W, C]);
+      return idx.map((i) => tf.reshape(tf.gather(flat, i), [B, S2, C]));
+    };
+    const weights = () => [tf.expandDims(tf.sub(cx, x0), 2), tf.expandDims(tf.sub(cy, y0), 2)];
+    const [wx, wy] = weights();
+    const [v00, v01, v10, v11] = corners(img);
+    const top = tf.add(tf.mul(v00!, tf.sub(1, wx!)), tf.mul(v01!, wx!));
+    const bottom = tf.add(tf.mul(v10!, tf.sub(1, wx!)), tf.mul(v11!, wx!));
+    const value = tf.reshape(tf.add(tf.mul(top, tf.sub(1, wy!)), tf.mul(bottom, wy!)), [B, size, size, C]);
+    save([img, cx, cy, x0, y0, ...idx]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sImg, sx, sy, sx0, sy0, ...sIdx] = saved as tf.Tensor[];
+        const d = tf.reshape(dy, [B, S2, C]);
+        const gx = tf.expandDims(tf.sub(sx!, sx0!), 2);
+        const gy = tf.expandDims(tf.sub(sy!, sy0!), 2);
+        const flat = tf.reshape(sImg!, [B * H * W, C]);
+        const [a00, a01, a10, a11] = sIdx.map((i) => tf.reshape(tf.gather(flat, i), [B, S2, C]));
+        const ux = tf.sub(1, gx);
+        const uy = tf.sub(1, gy);
+        const cw = [tf.mul(ux, uy), tf.mul(gx, uy), tf.mul(ux, gy), tf.mul(gx, gy)];
+        let dImg: tf.Tensor = tf.zeros([B * H * W, C]);
+        cw.forEach((w, k) => {
+          dImg = tf.add(dImg, tf.unsortedSegmentSum(tf.reshape(tf.mul(d, w), [B * S2, C]), sIdx[k] as tf.Tensor1D, B * H * W));
+        });
+        const dcx = tf.sum(tf.mul(d, tf.add(tf.mul(uy, tf.sub(a01!, a00!)), tf.mul(gy, tf.sub(a11!, a10!)))), 2);
+        const dcy = tf.sum(tf.mul(d, tf.add(tf.mul(ux, tf.sub(a10!, a00!)), tf.mul(gx, tf.sub(a11!, a01!)))), 2);
+        return [tf.reshape(dImg, [B, H, W, C]), dcx, dcy];
+      },
+    };
+  });
+  return tf.tidy(() => {
+    const tr = transform.shape[0] === B ? transform : tf.tile(transform, [B, 1]);
+    const [cx, cy] = samplePositions(tr, B, H, W, size);
+    return op(images, cx, cy) as tf.Tensor4D;
   });
 }
 
