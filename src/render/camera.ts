@@ -51,6 +51,15 @@ export type Resolution = readonly [number, number];
 const asT1 = (p: Param1D): tf.Tensor1D => (p instanceof tf.Tensor ? p : tf.tensor1d(Array.from(p)));
 const asT0 = (p: ParamScalar): tf.Scalar => (p instanceof tf.Tensor ? p : tf.scalar(p));
 
+/** Maps r = (x, y, z) to the row-major entries of skew(r) = [[0,−z,y],[z,0,−x],[−y,x,0]]. */
+const SKEW_MAP = [
+  [0, 0, 0, 0, 0, -1, 0, 1, 0],
+  [0, 0, 1, 0, 0, 0, -1, 0, 0],
+  [0, -1, 0, 1, 0, 0, 0, 0, 0],
+];
+let skewTensor: tf.Tensor2D | null = null;
+const skew = () => (skewTensor ??= tf.keep(tf.tensor2d(SKEW_MAP)));
+
 /**
  * Rodrigues: axis-angle `r` [3] (radians) → rotation matrix [3,3] (row-major, acts on column vectors).
  * Smooth at r = 0 (θ is computed as sqrt(|r|² + 1e-12)).
@@ -62,9 +71,8 @@ export function rotationMatrix(r: Param1D): tf.Tensor2D {
     const theta = tf.sqrt(theta2);
     const a = tf.div(tf.sin(theta), theta);
     const b = tf.div(tf.sub(1, tf.cos(theta)), theta2);
-    const [x, y, z] = tf.unstack(rv);
-    const zero = tf.zerosLike(x);
-    const k = tf.stack([zero, tf.neg(z), y, z, zero, tf.neg(x), tf.neg(y), x, zero]).reshape([3, 3]);
+    // skew(r) as one matMul with a constant [3,9] map (slices/stacks are slow on wasm).
+    const k = tf.reshape(tf.matMul(tf.reshape(rv, [1, 3]), skew()), [3, 3]);
     const k2 = tf.matMul(k, k);
     return tf.addN([tf.eye(3), tf.mul(a, k), tf.mul(b, k2)]) as tf.Tensor2D;
   });
@@ -110,18 +118,22 @@ export function projectToPixels(cam: tf.Tensor2D, camera: Camera, resolution: Re
 export function toClip(cam: tf.Tensor2D, camera: Camera, resolution: Resolution): tf.Tensor2D {
   return tf.tidy(() => {
     const [h, w] = resolution;
-    const px = projectToPixels(cam, camera, resolution);
-    const scale = tf.tensor1d([2 / w, 2 / h]);
-    const ndc = tf.add(tf.mul(px, scale), tf.tensor1d([1 / w - 1, 1 / h - 1]));
-    const z = tf.slice(cam, [0, 2], [-1, 1]);
+    // Clip is affine in the camera coordinates: clip = cam·M + o, M [3,4] (one matMul; slices are slow on wasm).
+    const pp = tf.reshape(principalOf(camera, resolution), [1, 2]);
+    const ppNdc = tf.add(tf.mul(pp, tf.tensor2d([[2 / w, 2 / h]])), tf.tensor2d([[1 / w - 1, 1 / h - 1]])); // [1,2]
+    const scaleRows = tf.tensor2d([[2 / w, 0, 0, 0], [0, 2 / h, 0, 0], [0, 0, 0, 0]]);
     if (camera.kind === 'perspective') {
       const near = camera.near ?? 1;
-      return tf.concat([tf.mul(ndc, z), tf.sub(z, 2 * near), z], 1) as tf.Tensor2D;
+      // x_clip = (2f/W)·X + ndc(cx)·Z, y_clip = (2f/H)·Y + ndc(cy)·Z, z_clip = Z − 2·near, w_clip = Z.
+      const zRow = tf.concat([ppNdc, tf.tensor2d([[1, 1]])], 1); // [1,4]
+      const m = tf.add(tf.mul(asT0(camera.focal), scaleRows), tf.mul(zRow, tf.tensor2d([[0], [0], [1]])));
+      return tf.add(tf.matMul(cam, m), tf.tensor2d([[0, 0, -2 * near, 0]])) as tf.Tensor2D;
     }
     const near = camera.near ?? 0;
     const far = camera.far ?? 1000;
-    const zn = tf.sub(tf.mul(z, 2 / (far - near)), (2 * near) / (far - near) + 1);
-    return tf.concat([ndc, zn, tf.onesLike(z)], 1) as tf.Tensor2D;
+    const m = tf.add(tf.mul(asT0(camera.scale), scaleRows), tf.tensor2d([[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 2 / (far - near), 0]]));
+    const o = tf.concat([ppNdc, tf.tensor2d([[-(2 * near) / (far - near) - 1, 1]])], 1);
+    return tf.add(tf.matMul(cam, m), o) as tf.Tensor2D;
   });
 }
 

@@ -51,7 +51,7 @@ export interface Rendered {
   depth: tf.Tensor;
   /** Interpolated UVs (zeros without a texture). */
   uv: tf.Tensor;
-  /** Unit camera-space normals (0 where empty). */
+  /** Interpolated camera-space vertex normals, not renormalised (0 where empty). */
   normals: tf.Tensor;
   /** Triangle id per pixel (−1 empty) and the rest of the raster. */
   raster: Raster;
@@ -71,17 +71,22 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
     const clip = each((c) => toClip(modelToCamera(mesh.positions, c), c, res));
     raster = rasterize(clip, mesh.triangles, res, { cull: options.cull ?? 'back' });
     const normals = mesh.normals ? each((c) => modelToCamera(mesh.normals!, { ...c, translation: [0, 0, 0] })) : vertexNormals(cam, mesh.triangles);
-    const [pos, nrm] = tf.split(interpolate(tf.concat([cam, normals], -1), raster, mesh.triangles, clip), 2, -1);
+    const pos = interpolate(cam, raster, mesh.triangles, clip);
+    const nrm = interpolate(normals, raster, mesh.triangles, clip);
     const uv = texture ? interpolate(mesh.uvs!, raster, mesh.uvTriangles!, clip, mesh.triangles) : tf.zeros([...pos.shape.slice(0, -1), 2]);
     const albedo = texture ? sampleTexture(texture, uv, { filter: options.textureFilter }) : interpolate(mesh.colors!, raster, mesh.triangles, clip);
     const lin = light === null ? srgbToLinear(albedo) : 'sh' in light ? shadeSH(srgbToLinear(albedo), nrm, light.sh) : shadePhong(srgbToLinear(albedo), nrm, pos, light);
     const mask = rasterMask(raster);
     const bg = options.background ?? tf.zeros(lin.shape);
-    const rgba = tf.concat([tf.add(tf.mul(linearToSrgb(lin), mask), tf.mul(bg, tf.sub(1, mask))), mask], -1);
-    const aa = options.antialias === false ? rgba : antialiasOp(rgba, raster, clip, mesh.triangles);
-    const [image, alpha] = tf.split(aa, [3, 1], -1);
-    const unitN = tf.mul(nrm, tf.mul(mask, tf.rsqrt(tf.add(tf.sum(tf.square(nrm), -1, true), 1e-12))));
-    return { image, alpha, depth: tf.slice(pos, [...pos.shape.map(() => 0).slice(0, -1), 2], [...pos.shape.map(() => -1).slice(0, -1), 1]), uv, normals: unitN };
+    const image = tf.add(tf.mul(linearToSrgb(lin), mask), tf.mul(bg, tf.sub(1, mask)));
+    const aa = options.antialias !== false;
+    // Depth = the z column, taken with a matMul (slices are slow on wasm).
+    const depth = tf.reshape(tf.matMul(tf.reshape(pos, [-1, 3]), tf.tensor2d([[0], [0], [1]])), [...pos.shape.slice(0, -1), 1]);
+    return {
+      image: aa ? antialiasOp(image, raster, clip, mesh.triangles) : image,
+      alpha: aa ? antialiasOp(mask, raster, clip, mesh.triangles) : mask,
+      depth, uv, normals: nrm,
+    };
   });
   return { ...out, raster: raster! };
 }

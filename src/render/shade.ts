@@ -99,14 +99,32 @@ export function vertexNormals(positions: tf.Tensor, triangles: Uint32Array): tf.
 // ---------------------------------------------------------------------------------------------------------------
 // Gamma
 
-/** sRGB (γ = 2.2 approximation) → linear: x^2.2, input clamped to [0, 1]. */
+/** Elementwise x ↦ f(x) with derivative f'(x), as one fused op (tf.pow is slow on wasm). */
+function elementwise(x: tf.Tensor, f: (v: number) => number, df: (v: number) => number): tf.Tensor {
+  return customOp((t) => {
+    const d = t.dataSync() as Float32Array;
+    const out = new Float32Array(d.length);
+    for (let i = 0; i < d.length; i++) out[i] = f(d[i]);
+    return {
+      value: tf.tensor(out, t.shape),
+      gradFunc: (dy) => {
+        const g = dy.dataSync() as Float32Array, gx = new Float32Array(d.length);
+        for (let i = 0; i < d.length; i++) gx[i] = g[i] === 0 ? 0 : g[i] * df(d[i]);
+        return [tf.tensor(gx, t.shape)];
+      },
+    };
+  })(x);
+}
+
+/** sRGB (γ = 2.2 approximation) → linear: x^2.2, input clamped to [0, 1] (zero gradient outside). */
 export function srgbToLinear(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.pow(tf.clipByValue(x, 0, 1), 2.2));
+  return elementwise(x, (v) => (v <= 0 ? 0 : v >= 1 ? 1 : Math.pow(v, 2.2)), (v) => (v <= 0 || v >= 1 ? 0 : 2.2 * Math.pow(v, 1.2)));
 }
 
 /** Linear → sRGB: max(x, 1e-4)^(1/2.2); not clipped above. */
 export function linearToSrgb(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.pow(tf.maximum(x, 1e-4), 1 / 2.2));
+  const k = 1 / 2.2;
+  return elementwise(x, (v) => Math.pow(v < 1e-4 ? 1e-4 : v, k), (v) => (v < 1e-4 ? 0 : k * Math.pow(v, k - 1)));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -131,23 +149,106 @@ const t0 = (p: ParamScalar): tf.Scalar => (p instanceof tf.Tensor ? p : tf.scala
 const unit = (v: tf.Tensor) => tf.mul(v, tf.rsqrt(tf.add(tf.sum(tf.square(v), -1, true), 1e-12)));
 
 /**
- * Lambert + Blinn-Phong: albedo·(ambient + c·max(n·l, 0)) + k_s·c·max(n·h, 0)^shininess, with l the direction
- * to the light, h = normalize(l + v), v the direction to the camera.
+ * Kernel: Lambert + Blinn-Phong per pixel (see {@link shadePhong}). Inputs [N,3] each; light params: lp, col,
+ * amb [3], ks scalar, k exponent. Writes out [N,3].
+ */
+export function phongKernel(alb: Num, nrm: Num, pos: Num, lp: Num, col: Num, amb: Num, ks: number, k: number, out: Num): void {
+  const N = alb.length / 3;
+  for (let i = 0; i < N; i++) {
+    const o = 3 * i;
+    const f = phongTerms(nrm, pos, lp, o, k);
+    for (let c = 0; c < 3; c++) out[o + c] = alb[o + c] * (amb[c] + col[c] * f.dp) + ks * col[c] * f.sp;
+  }
+}
+
+interface Terms {
+  n: number[]; l: number[]; v: number[]; h: number[];
+  rn: number; rl: number; rv: number; rh: number; d: number; s: number; dp: number; sp: number;
+}
+
+const norm = (x: number, y: number, z: number): [number[], number] => {
+  const r = Math.sqrt(x * x + y * y + z * z);
+  return r > 0 ? [[x / r, y / r, z / r], r] : [[0, 0, 0], 0];
+};
+
+function phongTerms(nrm: Num, pos: Num, lp: Num, o: number, k: number): Terms {
+  const [n, rn] = norm(nrm[o], nrm[o + 1], nrm[o + 2]);
+  const [l, rl] = norm(lp[0] - pos[o], lp[1] - pos[o + 1], lp[2] - pos[o + 2]);
+  const [v, rv] = norm(-pos[o], -pos[o + 1], -pos[o + 2]);
+  const [h, rh] = norm(l[0] + v[0], l[1] + v[1], l[2] + v[2]);
+  const d = n[0] * l[0] + n[1] * l[1] + n[2] * l[2];
+  const s = n[0] * h[0] + n[1] * h[1] + n[2] * h[2];
+  return { n, l, v, h, rn, rl, rv, rh, d, s, dp: d > 0 ? d : 0, sp: s > 0 ? Math.pow(s, k) : 0 };
+}
+
+/** ∂/∂U of u = U/|U| applied to g: (g − u·(u·g))/|U| (0 for U = 0). */
+function normBack(u: number[], r: number, g: number[]): number[] {
+  if (!(r > 0)) return [0, 0, 0];
+  const d = u[0] * g[0] + u[1] * g[1] + u[2] * g[2];
+  return [(g[0] - u[0] * d) / r, (g[1] - u[1] * d) / r, (g[2] - u[2] * d) / r];
+}
+
+/** Backward of {@link phongKernel}: accumulates into the g* arrays (gKs is a length-1 array). */
+export function phongBackwardKernel(
+  alb: Num, nrm: Num, pos: Num, lp: Num, col: Num, amb: Num, ks: number, k: number, dy: Num,
+  gAlb: Num, gNrm: Num, gPos: Num, gLp: Num, gCol: Num, gAmb: Num, gKs: Num,
+): void {
+  const N = alb.length / 3;
+  for (let i = 0; i < N; i++) {
+    const o = 3 * i;
+    const g0 = dy[o], g1 = dy[o + 1], g2 = dy[o + 2];
+    if (g0 === 0 && g1 === 0 && g2 === 0) continue;
+    const f = phongTerms(nrm, pos, lp, o, k);
+    let gdp = 0, gsp = 0;
+    for (let c = 0; c < 3; c++) {
+      const g = dy[o + c];
+      gAlb[o + c] += g * (amb[c] + col[c] * f.dp);
+      gAmb[c] += g * alb[o + c];
+      gCol[c] += g * (alb[o + c] * f.dp + ks * f.sp);
+      gKs[0] += g * col[c] * f.sp;
+      gdp += g * alb[o + c] * col[c];
+      gsp += g * ks * col[c];
+    }
+    const gd = f.d > 0 ? gdp : 0;
+    const gs = f.s > 0 ? gsp * k * Math.pow(f.s, k - 1) : 0;
+    if (gd === 0 && gs === 0) continue;
+    const gn = [gd * f.l[0] + gs * f.h[0], gd * f.l[1] + gs * f.h[1], gd * f.l[2] + gs * f.h[2]];
+    const gH = normBack(f.h, f.rh, [gs * f.n[0], gs * f.n[1], gs * f.n[2]]);
+    const gL = normBack(f.l, f.rl, [gd * f.n[0] + gH[0], gd * f.n[1] + gH[1], gd * f.n[2] + gH[2]]);
+    const gV = normBack(f.v, f.rv, gH);
+    const gN = normBack(f.n, f.rn, gn);
+    for (let c = 0; c < 3; c++) {
+      gNrm[o + c] += gN[c];
+      gLp[c] += gL[c];
+      gPos[o + c] -= gL[c] + gV[c];
+    }
+  }
+}
+
+/**
+ * Lambert + Blinn-Phong: albedo·(ambient + c·max(n·l, 0)) + k_s·c·max(n·h, 0)^shininess, with n the normalised
+ * normal, l the unit direction to the light, v to the camera (origin), h = normalize(l + v). One fused op,
+ * differentiable w.r.t. every input and light parameter.
  * @param albedo [...,3] linear. @param normals [...,3] (need not be unit). @param positions [...,3] camera space.
  * @returns [...,3] linear colour.
  */
 export function shadePhong(albedo: tf.Tensor, normals: tf.Tensor, positions: tf.Tensor, light: PointLight): tf.Tensor {
-  return tf.tidy(() => {
-    const n = unit(normals);
-    const l = unit(tf.sub(t1(light.position), positions));
-    const v = unit(tf.neg(positions));
-    const h = unit(tf.add(l, v));
-    const color = t1(light.color);
-    const diffuse = tf.relu(tf.sum(tf.mul(n, l), -1, true));
-    const spec = tf.pow(tf.relu(tf.sum(tf.mul(n, h), -1, true)), light.shininess ?? 20);
-    const lit = tf.mul(albedo, tf.add(t1(light.ambient), tf.mul(color, diffuse)));
-    return tf.add(lit, tf.mul(tf.mul(t0(light.specular ?? 0.2), color), spec));
-  });
+  const k = light.shininess ?? 20;
+  return tf.tidy(() => customOp((a, n, p, lpT, colT, ambT, ksT) => {
+    const [alb, nrm, pos, lp, col, amb] = [a, n, p, lpT, colT, ambT].map((t) => t.dataSync() as Float32Array);
+    const ks = ksT.dataSync()[0];
+    const out = new Float32Array(alb.length);
+    phongKernel(alb, nrm, pos, lp, col, amb, ks, k, out);
+    return {
+      value: tf.tensor(out, a.shape),
+      gradFunc: (dy) => {
+        const g = [alb, nrm, pos, lp, col, amb].map((x) => new Float32Array(x.length));
+        const gKs = new Float32Array(1);
+        phongBackwardKernel(alb, nrm, pos, lp, col, amb, ks, k, dy.dataSync() as Float32Array, g[0], g[1], g[2], g[3], g[4], g[5], gKs);
+        return [...[a, n, p, lpT, colT, ambT].map((t, i) => tf.tensor(g[i], t.shape)), tf.tensor(gKs, ksT.shape)];
+      },
+    };
+  })(albedo, normals, positions, t1(light.position), t1(light.color), t1(light.ambient), t0(light.specular ?? 0.2)));
 }
 
 /**

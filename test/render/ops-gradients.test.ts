@@ -209,3 +209,27 @@ test('antialias: interior edges of a smooth surface are left alone; pushing a si
   assert.ok(g[4] > 0, `d coverage / d x1 = ${g[4]}`);
   assert.ok(g[0] < 0, `d coverage / d x0 = ${g[0]}`);
 });
+
+test('shadePhong: float64 gradient check of the fused kernel w.r.t. every input and light parameter', async () => {
+  const { phongKernel, phongBackwardKernel } = await import('../../src/render/shade.js');
+  const r = rng(9), N = 12;
+  const alb = randomArray(3 * N, r, 0.1, 0.9), nrm = randomArray(3 * N, r);
+  const pos = randomArray(3 * N, r, -5, 5);
+  for (let i = 0; i < N; i++) { pos[3 * i + 2] += 40; nrm[3 * i + 2] -= 0.8; } // normals roughly towards the camera
+  const lp = new Float64Array([20, -25, 5]), col = new Float64Array([0.9, 0.8, 0.7]), amb = new Float64Array([0.2, 0.25, 0.3]);
+  const ks = 0.3, k = 7, dy = randomArray(3 * N, r);
+  const all = new Float64Array([...alb, ...nrm, ...pos, ...lp, ...col, ...amb, ks]);
+  const split = (x: Float64Array) => [x.subarray(0, 3 * N), x.subarray(3 * N, 6 * N), x.subarray(6 * N, 9 * N), x.subarray(9 * N, 9 * N + 3), x.subarray(9 * N + 3, 9 * N + 6), x.subarray(9 * N + 6, 9 * N + 9)];
+  const f = (x: Float64Array) => {
+    const [a, n, p, l, c, am] = split(x), out = new Float64Array(3 * N);
+    phongKernel(a, n, p, l, c, am, x[9 * N + 9], k, out);
+    return dot(dy, out);
+  };
+  const g = new Float64Array(all.length), [ga, gn, gp, gl, gc, gam] = split(g);
+  const gks = new Float64Array(1);
+  const [a, n, p, l, c, am] = split(all);
+  phongBackwardKernel(a, n, p, l, c, am, ks, k, dy, ga, gn, gp, gl, gc, gam, gks);
+  g[9 * N + 9] = gks[0];
+  assert.ok(Array.from(gn).some((x) => x !== 0) && Array.from(gp).some((x) => x !== 0) && Array.from(gl).some((x) => x !== 0));
+  checkGradient(f, all.slice(), g, { label: 'phong' });
+});
