@@ -14,8 +14,13 @@
  *    network pixel j (centre at j + 0.5 in the network's corner-origin frame) samples image point
  *    x0 + (j + 0.5)·S/112, where [x0, x0 + S] is the crop square in our frame (x0 is the square's left edge).
  *    The network's output fraction f is then a corner-origin position in that square: x_ours = x0 + f·S.
- *  This was checked on AFLW2000-3D (scratch/detect/nme.ts, see the report in docs): the residual mean offset of
- *  the 51 inner points against the (1-based, converted) ground truth does not change with the crop scale.
+ *  Checked on aflw2000-dev (scratch/detect/nme.ts): against the ground truth (1-based, so +1 to ours), the mean
+ *  offset of the 51 inner points is dx −1.61 / −1.67 / −1.54 px for crops 0.8× / 1× / 1.25× the detector box:
+ *  constant in image pixels, so it is not a half-pixel slip in the network frame (that would scale with the
+ *  crop: −1.60 / −1.22 / −0.95 in network pixels). It is the annotation difference between face-api's training
+ *  labels and AFLW2000-3D's model-fitted points, and is left uncorrected. face-api's stock pipeline (read as
+ *  corner-origin, −0.5) lands about 0.5 px right and 0.8 px down of ours (dx −1.15, dy +0.44), mostly from its
+ *  floor(box) crop shifted back by the unfloored box.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -62,7 +67,9 @@ export interface DetectorOptions {
   tinyInputSize?: number;
   /**
    * Second landmark pass on a square re-centred on the first pass's points (sized like a detector box relative
-   * to the points). Default true; it costs one more landmark-net forward (~30 ms) per face.
+   * to the points); one more landmark-net forward per face. Default false: on aflw2000-dev it lowers NME-68 at
+   * |yaw| < 60° (3.49 → 3.32 %, 10.27 → 10.24 %) but raises it at [60, 90] (16.12 → 16.63 %), balanced 9.96 →
+   * 10.06 %; on the 51 inner points it helps in every bin but the last (balanced 7.45 → 7.39 %).
    */
   refine?: boolean;
   /** Directory with face-api's weight files. Default: the package's own `model/` folder. */
@@ -113,7 +120,7 @@ export async function loadDetector(options: DetectorOptions = {}): Promise<Detec
     pad: options.pad ?? 0,
     retryPad: options.retryPad ?? 0.3,
     tinyInputSize: options.tinyInputSize ?? 416,
-    refine: options.refine ?? true,
+    refine: options.refine ?? false,
   } as const;
   const dir = options.modelDir ?? defaultModelDir();
   await Promise.all([loadNet(kind === 'ssd' ? 'ssdMobilenetv1' : 'tinyFaceDetector', dir), loadNet('faceLandmark68Net', dir)]);
@@ -238,12 +245,12 @@ async function landmarksInSquare(image: tf.Tensor3D, x0: number, y0: number, sid
 }
 
 /**
- * Where a detector-box square sits relative to the landmarks face-api predicts in it, measured on the 36
- * identity portraits and 240 aflw2000-dev photos with the detector's own output (no ground truth involved):
+ * Where an SSD box's square sits relative to the landmarks face-api predicts in it: medians over the 237
+ * aflw2000-dev photos with a detection, from the detector's own output only (no ground truth involved):
  * side ≈ REFINE_SIDE × (landmark box diagonal / √2), centre ≈ landmark box centre + REFINE_DY × side in y.
  */
-export const REFINE_SIDE = 1.21;
-export const REFINE_DY = -0.045;
+export const REFINE_SIDE = 1.279;
+export const REFINE_DY = -0.082;
 
 async function landmarksForBox(image: tf.Tensor3D, box: readonly [number, number, number, number], refine: boolean): Promise<Float32Array> {
   const [x, y, w, h] = box;
