@@ -67,11 +67,11 @@ function screen(clip: ClipData, cb: number, v: number, H: number, W: number): [n
   return [(clip.data[o] / w + 1) * (W / 2) - 0.5, (clip.data[o + 1] / w + 1) * (H / 2) - 0.5, w];
 }
 
-function signedArea(clip: ClipData, cb: number, t: number, H: number, W: number): number {
-  const tr = clip.triangles;
-  const [x0, y0, w0] = screen(clip, cb, tr[3 * t], H, W), [x1, y1, w1] = screen(clip, cb, tr[3 * t + 1], H, W), [x2, y2, w2] = screen(clip, cb, tr[3 * t + 2], H, W);
-  if (!(w0 > 0 && w1 > 0 && w2 > 0)) return NaN;
-  return (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0);
+/** Screen-space signed area of triangle t from per-view screen coordinates (NaN if a vertex has w ≤ 0). */
+function signedArea(sx: Float64Array, sy: Float64Array, sw: Float64Array, tr: Uint32Array, t: number): number {
+  const i0 = tr[3 * t], i1 = tr[3 * t + 1], i2 = tr[3 * t + 2];
+  if (!(sw[i0] > 0 && sw[i1] > 0 && sw[i2] > 0)) return NaN;
+  return (sx[i1] - sx[i0]) * (sy[i2] - sy[i0]) - (sy[i1] - sy[i0]) * (sx[i2] - sx[i0]);
 }
 
 /** Edge function e(P) = (b − a) × (P − a). */
@@ -87,6 +87,8 @@ export function antialiasKernel(color: Num, C: number, raster: Raster, clip: Cli
   const tr = clip.triangles;
   for (let b = 0; b < B; b++) {
     const cb = clip.batched ? b * clip.vertexCount * 4 : 0;
+    const Vc = clip.vertexCount, sx = new Float64Array(Vc), sy = new Float64Array(Vc), sw = new Float64Array(Vc);
+    for (let v = 0; v < Vc; v++) [sx[v], sy[v], sw[v]] = screen(clip, cb, v, H, W);
     for (let dir = 0; dir < 2; dir++) {
       const step = dir === 0 ? 1 : W;
       for (let y = 0; y < H - dir; y++) {
@@ -101,11 +103,12 @@ export function antialiasKernel(color: Num, C: number, raster: Raster, clip: Cli
           for (let k = 0; k < 3; k++) {
             const nb = adj[3 * t + k];
             if (nb >= 0) {
-              if (areaT !== areaT) areaT = signedArea(clip, cb, t, H, W);
-              const areaN = signedArea(clip, cb, nb, H, W);
+              if (areaT !== areaT) areaT = signedArea(sx, sy, sw, tr, t);
+              const areaN = signedArea(sx, sy, sw, tr, nb);
               if (areaN === areaN && areaN * areaT > 0) continue; // same facing: not a silhouette
             }
-            const [ax, ay] = screen(clip, cb, tr[3 * t + k], H, W), [bx, by] = screen(clip, cb, tr[3 * t + ((k + 1) % 3)], H, W);
+            const va = tr[3 * t + k], vb = tr[3 * t + ((k + 1) % 3)];
+            const ax = sx[va], ay = sy[va], bx = sx[vb], by = sy[vb];
             const en = edgeFn(ax, ay, bx, by, nx, ny), ef = edgeFn(ax, ay, bx, by, fx, fy);
             if (!(en * ef < 0)) continue;
             // The crossing must lie on the edge: a and b on either side of the pixel-pair line.

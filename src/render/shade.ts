@@ -99,17 +99,42 @@ export function vertexNormals(positions: tf.Tensor, triangles: Uint32Array): tf.
 // ---------------------------------------------------------------------------------------------------------------
 // Gamma
 
-/** Elementwise x ↦ f(x) with derivative f'(x), as one fused op (tf.pow is slow on wasm). */
-function elementwise(x: tf.Tensor, f: (v: number) => number, df: (v: number) => number): tf.Tensor {
+/**
+ * A piecewise-linear table of x ↦ x^p on [0, 1] (4097 knots on a square-root-spaced grid, so the steep start of
+ * x^(1/2.2) is resolved too). Values and derivatives are those of the interpolant, so gradients are exact for
+ * what is computed; max error vs Math.pow is < 1e-4 (table) — Math.pow per element is slow in V8.
+ */
+function powTable(p: number): { f: Float64Array; n: number } {
+  const n = 4096, f = new Float64Array(n + 1);
+  for (let i = 0; i <= n; i++) f[i] = Math.pow((i / n) * (i / n), p);
+  return { f, n };
+}
+const TO_LINEAR = powTable(2.2), TO_SRGB = powTable(1 / 2.2);
+
+/** Elementwise x^p through a {@link powTable} for x in [lo, 1], Math.pow above 1; x < lo is clamped to lo (zero gradient). */
+function powOp(x: tf.Tensor, table: { f: Float64Array; n: number }, p: number, lo: number, clampTop: boolean): tf.Tensor {
+  const { f, n } = table;
   return customOp((t) => {
     const d = t.dataSync() as Float32Array;
-    const out = new Float32Array(d.length);
-    for (let i = 0; i < d.length; i++) out[i] = f(d[i]);
+    const out = new Float32Array(d.length), slope = new Float32Array(d.length);
+    for (let i = 0; i < d.length; i++) {
+      let v = d[i];
+      if (v < lo) v = lo;
+      if (v >= 1) {
+        if (clampTop) { out[i] = 1; slope[i] = 0; } else { out[i] = Math.pow(v, p); slope[i] = p * Math.pow(v, p - 1); }
+        continue;
+      }
+      const s = Math.sqrt(v) * n, k = s | 0, w = s - k;
+      const y0 = f[k], y1 = f[k + 1];
+      out[i] = y0 + w * (y1 - y0);
+      // d/dv of the interpolant: (y1 − y0)·n·ds/dv, with s = n·sqrt(v).
+      slope[i] = d[i] < lo || v <= 0 ? 0 : ((y1 - y0) * n) / (2 * Math.sqrt(v));
+    }
     return {
       value: tf.tensor(out, t.shape),
       gradFunc: (dy) => {
         const g = dy.dataSync() as Float32Array, gx = new Float32Array(d.length);
-        for (let i = 0; i < d.length; i++) gx[i] = g[i] === 0 ? 0 : g[i] * df(d[i]);
+        for (let i = 0; i < d.length; i++) gx[i] = g[i] * slope[i];
         return [tf.tensor(gx, t.shape)];
       },
     };
@@ -118,13 +143,12 @@ function elementwise(x: tf.Tensor, f: (v: number) => number, df: (v: number) => 
 
 /** sRGB (γ = 2.2 approximation) → linear: x^2.2, input clamped to [0, 1] (zero gradient outside). */
 export function srgbToLinear(x: tf.Tensor): tf.Tensor {
-  return elementwise(x, (v) => (v <= 0 ? 0 : v >= 1 ? 1 : Math.pow(v, 2.2)), (v) => (v <= 0 || v >= 1 ? 0 : 2.2 * Math.pow(v, 1.2)));
+  return powOp(x, TO_LINEAR, 2.2, 0, true);
 }
 
 /** Linear → sRGB: max(x, 1e-4)^(1/2.2); not clipped above. */
 export function linearToSrgb(x: tf.Tensor): tf.Tensor {
-  const k = 1 / 2.2;
-  return elementwise(x, (v) => Math.pow(v < 1e-4 ? 1e-4 : v, k), (v) => (v < 1e-4 ? 0 : k * Math.pow(v, k - 1)));
+  return powOp(x, TO_SRGB, 1 / 2.2, 1e-4, false);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -150,79 +174,68 @@ const unit = (v: tf.Tensor) => tf.mul(v, tf.rsqrt(tf.add(tf.sum(tf.square(v), -1
 
 /**
  * Kernel: Lambert + Blinn-Phong per pixel (see {@link shadePhong}). Inputs [N,3] each; light params: lp, col,
- * amb [3], ks scalar, k exponent. Writes out [N,3].
+ * amb [3], ks scalar, k exponent. Writes out [N,3]. With `dy` given it runs the backward pass instead and
+ * accumulates into `grads` = [gAlb, gNrm, gPos, gLp, gCol, gAmb, gKs(length 1)].
  */
-export function phongKernel(alb: Num, nrm: Num, pos: Num, lp: Num, col: Num, amb: Num, ks: number, k: number, out: Num): void {
+function phong(alb: Num, nrm: Num, pos: Num, lp: Num, col: Num, amb: Num, ks: number, k: number, out: Num | null, dy: Num | null, grads: Num[] | null): void {
   const N = alb.length / 3;
+  const inv = (r2: number) => (r2 > 0 ? 1 / Math.sqrt(r2) : 0);
   for (let i = 0; i < N; i++) {
     const o = 3 * i;
-    const f = phongTerms(nrm, pos, lp, o, k);
-    for (let c = 0; c < 3; c++) out[o + c] = alb[o + c] * (amb[c] + col[c] * f.dp) + ks * col[c] * f.sp;
+    if (dy && dy[o] === 0 && dy[o + 1] === 0 && dy[o + 2] === 0) continue;
+    const Nx = nrm[o], Ny = nrm[o + 1], Nz = nrm[o + 2], rn = inv(Nx * Nx + Ny * Ny + Nz * Nz);
+    const nx = Nx * rn, ny = Ny * rn, nz = Nz * rn;
+    const Lx = lp[0] - pos[o], Ly = lp[1] - pos[o + 1], Lz = lp[2] - pos[o + 2], rl = inv(Lx * Lx + Ly * Ly + Lz * Lz);
+    const lx = Lx * rl, ly = Ly * rl, lz = Lz * rl;
+    const rv = inv(pos[o] * pos[o] + pos[o + 1] * pos[o + 1] + pos[o + 2] * pos[o + 2]);
+    const vx = -pos[o] * rv, vy = -pos[o + 1] * rv, vz = -pos[o + 2] * rv;
+    const Hx = lx + vx, Hy = ly + vy, Hz = lz + vz, rh = inv(Hx * Hx + Hy * Hy + Hz * Hz);
+    const hx = Hx * rh, hy = Hy * rh, hz = Hz * rh;
+    const d = nx * lx + ny * ly + nz * lz, s = nx * hx + ny * hy + nz * hz;
+    const dp = d > 0 ? d : 0, sp = s > 0 ? Math.pow(s, k) : 0;
+    if (!dy || !grads) {
+      for (let c = 0; c < 3; c++) out![o + c] = alb[o + c] * (amb[c] + col[c] * dp) + ks * col[c] * sp;
+      continue;
+    }
+    const [gAlb, gNrm, gPos, gLp, gCol, gAmb, gKs] = grads;
+    let gdp = 0, gsp = 0;
+    for (let c = 0; c < 3; c++) {
+      const g = dy[o + c];
+      gAlb[o + c] += g * (amb[c] + col[c] * dp);
+      gAmb[c] += g * alb[o + c];
+      gCol[c] += g * (alb[o + c] * dp + ks * sp);
+      gKs[0] += g * col[c] * sp;
+      gdp += g * alb[o + c] * col[c];
+      gsp += g * ks * col[c];
+    }
+    const gd = d > 0 ? gdp : 0;
+    const gs = s > 0 ? (gsp * k * sp) / s : 0;
+    if (gd === 0 && gs === 0) continue;
+    // u = U/|U| ⇒ ∂L/∂U = (g − u(u·g))/|U|.
+    let gx = gs * nx, gy = gs * ny, gz = gs * nz, t = hx * gx + hy * gy + hz * gz;
+    const gHx = (gx - hx * t) * rh, gHy = (gy - hy * t) * rh, gHz = (gz - hz * t) * rh;
+    gx = gd * nx + gHx; gy = gd * ny + gHy; gz = gd * nz + gHz; t = lx * gx + ly * gy + lz * gz;
+    const gLx = (gx - lx * t) * rl, gLy = (gy - ly * t) * rl, gLz = (gz - lz * t) * rl;
+    t = vx * gHx + vy * gHy + vz * gHz;
+    const gVx = (gHx - vx * t) * rv, gVy = (gHy - vy * t) * rv, gVz = (gHz - vz * t) * rv;
+    gx = gd * lx + gs * hx; gy = gd * ly + gs * hy; gz = gd * lz + gs * hz; t = nx * gx + ny * gy + nz * gz;
+    gNrm[o] += (gx - nx * t) * rn; gNrm[o + 1] += (gy - ny * t) * rn; gNrm[o + 2] += (gz - nz * t) * rn;
+    gLp[0] += gLx; gLp[1] += gLy; gLp[2] += gLz;
+    gPos[o] -= gLx + gVx; gPos[o + 1] -= gLy + gVy; gPos[o + 2] -= gLz + gVz;
   }
 }
 
-interface Terms {
-  n: number[]; l: number[]; v: number[]; h: number[];
-  rn: number; rl: number; rv: number; rh: number; d: number; s: number; dp: number; sp: number;
+/** Forward kernel of {@link shadePhong}: out [N,3]. */
+export function phongKernel(alb: Num, nrm: Num, pos: Num, lp: Num, col: Num, amb: Num, ks: number, k: number, out: Num): void {
+  phong(alb, nrm, pos, lp, col, amb, ks, k, out, null, null);
 }
 
-const norm = (x: number, y: number, z: number): [number[], number] => {
-  const r = Math.sqrt(x * x + y * y + z * z);
-  return r > 0 ? [[x / r, y / r, z / r], r] : [[0, 0, 0], 0];
-};
-
-function phongTerms(nrm: Num, pos: Num, lp: Num, o: number, k: number): Terms {
-  const [n, rn] = norm(nrm[o], nrm[o + 1], nrm[o + 2]);
-  const [l, rl] = norm(lp[0] - pos[o], lp[1] - pos[o + 1], lp[2] - pos[o + 2]);
-  const [v, rv] = norm(-pos[o], -pos[o + 1], -pos[o + 2]);
-  const [h, rh] = norm(l[0] + v[0], l[1] + v[1], l[2] + v[2]);
-  const d = n[0] * l[0] + n[1] * l[1] + n[2] * l[2];
-  const s = n[0] * h[0] + n[1] * h[1] + n[2] * h[2];
-  return { n, l, v, h, rn, rl, rv, rh, d, s, dp: d > 0 ? d : 0, sp: s > 0 ? Math.pow(s, k) : 0 };
-}
-
-/** ∂/∂U of u = U/|U| applied to g: (g − u·(u·g))/|U| (0 for U = 0). */
-function normBack(u: number[], r: number, g: number[]): number[] {
-  if (!(r > 0)) return [0, 0, 0];
-  const d = u[0] * g[0] + u[1] * g[1] + u[2] * g[2];
-  return [(g[0] - u[0] * d) / r, (g[1] - u[1] * d) / r, (g[2] - u[2] * d) / r];
-}
-
-/** Backward of {@link phongKernel}: accumulates into the g* arrays (gKs is a length-1 array). */
+/** Backward kernel of {@link shadePhong}: accumulates into the g* arrays (gKs has length 1). */
 export function phongBackwardKernel(
   alb: Num, nrm: Num, pos: Num, lp: Num, col: Num, amb: Num, ks: number, k: number, dy: Num,
   gAlb: Num, gNrm: Num, gPos: Num, gLp: Num, gCol: Num, gAmb: Num, gKs: Num,
 ): void {
-  const N = alb.length / 3;
-  for (let i = 0; i < N; i++) {
-    const o = 3 * i;
-    const g0 = dy[o], g1 = dy[o + 1], g2 = dy[o + 2];
-    if (g0 === 0 && g1 === 0 && g2 === 0) continue;
-    const f = phongTerms(nrm, pos, lp, o, k);
-    let gdp = 0, gsp = 0;
-    for (let c = 0; c < 3; c++) {
-      const g = dy[o + c];
-      gAlb[o + c] += g * (amb[c] + col[c] * f.dp);
-      gAmb[c] += g * alb[o + c];
-      gCol[c] += g * (alb[o + c] * f.dp + ks * f.sp);
-      gKs[0] += g * col[c] * f.sp;
-      gdp += g * alb[o + c] * col[c];
-      gsp += g * ks * col[c];
-    }
-    const gd = f.d > 0 ? gdp : 0;
-    const gs = f.s > 0 ? gsp * k * Math.pow(f.s, k - 1) : 0;
-    if (gd === 0 && gs === 0) continue;
-    const gn = [gd * f.l[0] + gs * f.h[0], gd * f.l[1] + gs * f.h[1], gd * f.l[2] + gs * f.h[2]];
-    const gH = normBack(f.h, f.rh, [gs * f.n[0], gs * f.n[1], gs * f.n[2]]);
-    const gL = normBack(f.l, f.rl, [gd * f.n[0] + gH[0], gd * f.n[1] + gH[1], gd * f.n[2] + gH[2]]);
-    const gV = normBack(f.v, f.rv, gH);
-    const gN = normBack(f.n, f.rn, gn);
-    for (let c = 0; c < 3; c++) {
-      gNrm[o + c] += gN[c];
-      gLp[c] += gL[c];
-      gPos[o + c] -= gL[c] + gV[c];
-    }
-  }
+  phong(alb, nrm, pos, lp, col, amb, ks, k, null, dy, [gAlb, gNrm, gPos, gLp, gCol, gAmb, gKs]);
 }
 
 /**

@@ -233,3 +233,22 @@ test('shadePhong: float64 gradient check of the fused kernel w.r.t. every input 
   assert.ok(Array.from(gn).some((x) => x !== 0) && Array.from(gp).some((x) => x !== 0) && Array.from(gl).some((x) => x !== 0));
   checkGradient(f, all.slice(), g, { label: 'phong' });
 });
+
+test('gamma: table-based x^2.2 and x^(1/2.2) match Math.pow, and their gradients the analytic derivative', async () => {
+  await initEngine();
+  const { srgbToLinear, linearToSrgb } = await import('../../src/render/shade.js');
+  const xs = Float32Array.from({ length: 500 }, (_, i) => 0.001 + (1.3 * i) / 500);
+  const x = tf.tensor1d(xs);
+  const cases = [
+    { op: srgbToLinear, p: 2.2, top: true },
+    { op: linearToSrgb, p: 1 / 2.2, top: false },
+  ];
+  for (const { op, p, top } of cases) {
+    const y = op(x).dataSync(), g = tf.grad((t: tf.Tensor) => tf.sum(op(t)))(x).dataSync();
+    xs.forEach((v, i) => {
+      const ref = top && v >= 1 ? 1 : Math.pow(v, p), dref = top && v >= 1 ? 0 : p * Math.pow(v, p - 1);
+      assert.ok(Math.abs(y[i] - ref) < 2e-4, `value at ${v}: ${y[i]} vs ${ref}`);
+      assert.ok(Math.abs(g[i] - dref) < 2e-2 * Math.max(1, dref), `slope at ${v}: ${g[i]} vs ${dref}`);
+    });
+  }
+});
