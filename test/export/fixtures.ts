@@ -85,6 +85,9 @@ export function syntheticModel(): FaceModel {
       jawRightExtended: new Uint32Array(0),
       jawLeftExtended: new Uint32Array(0),
     },
+    vertexSets: {},
+    deltaTolerance: 0,
+    info: 'synthetic test model',
   };
 }
 

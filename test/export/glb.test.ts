@@ -136,7 +136,7 @@ describe('exportGlb (synthetic model)', () => {
       }
     }
     assert.ok(moved > 0, 'the blink moves something');
-    assert.ok(delta('tongueOut').every((x) => x === 0));
+    assert.ok(Array.from(delta('tongueOut')).every((x) => x === 0));
 
     // Default weights: fitted (single shapes), the mean for the merged pair, 0 for tongueOut.
     const names = prim.listTargets().map((t) => t.getName());
