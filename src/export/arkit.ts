@@ -1,37 +1,14 @@
 /**
- * Mapping ICT-FaceKit expression blendshapes to Apple ARKit blendshape names for exported morph targets.
- *
- * - `<name>_L` / `<name>_R` → `<name>Left` / `<name>Right` (ICT's `_L` is the subject's left, as ARKit's `Left`).
- * - ICT splits two ARKit shapes in halves (`browInnerUp_L/_R`, `cheekPuff_L/_R`): each pair becomes one target
- *   with the ARKit name, whose delta is the **sum** of both halves (the halves partition the full shape).
- * - ARKit's `tongueOut` has no ICT counterpart: `planArkitTargets` lists it with no sources (a zero target), so an
- *   ARKit-driven tool finds all 52 names.
- * - Names that are not ARKit shapes (e.g. a `PupilDilate_L` from a larger ICT model) keep their ICT name.
+ * Which morph targets a GLB gets, named as Apple ARKit blendshapes. The naming itself (`eyeBlink_L` →
+ * `eyeBlinkLeft`, `browInnerUp` = `browInnerUp_L` + `browInnerUp_R`, `cheekPuff` likewise) is the model's:
+ * `arkitName` / `arkitTargets` in src/model/mesh.ts. On top of it the exporter
+ * - adds a zero target for every ARKit name the model lacks (`tongueOut` for ICT), so an ARKit-driven tool finds
+ *   all 52 names (`addMissing`, default on);
+ * - leaves out the split halves (`browInnerUpLeft`, …) by default: they are not ARKit names and a tool that drives
+ *   `browInnerUp` would leave them at their defaults (`keepSplitHalves` adds them after the 52);
+ * - keeps any other expression the ARKit set does not cover (none in ICT's 53) under its `arkitName`, last.
  */
-
-/** The 52 ARKit face blendshape names (ARFaceAnchor.BlendShapeLocation raw values). */
-export const ARKIT_BLENDSHAPES: readonly string[] = [
-  'browDownLeft', 'browDownRight', 'browInnerUp', 'browOuterUpLeft', 'browOuterUpRight',
-  'cheekPuff', 'cheekSquintLeft', 'cheekSquintRight',
-  'eyeBlinkLeft', 'eyeBlinkRight', 'eyeLookDownLeft', 'eyeLookDownRight', 'eyeLookInLeft', 'eyeLookInRight',
-  'eyeLookOutLeft', 'eyeLookOutRight', 'eyeLookUpLeft', 'eyeLookUpRight', 'eyeSquintLeft', 'eyeSquintRight',
-  'eyeWideLeft', 'eyeWideRight',
-  'jawForward', 'jawLeft', 'jawOpen', 'jawRight',
-  'mouthClose', 'mouthDimpleLeft', 'mouthDimpleRight', 'mouthFrownLeft', 'mouthFrownRight', 'mouthFunnel',
-  'mouthLeft', 'mouthLowerDownLeft', 'mouthLowerDownRight', 'mouthPressLeft', 'mouthPressRight', 'mouthPucker',
-  'mouthRight', 'mouthRollLower', 'mouthRollUpper', 'mouthShrugLower', 'mouthShrugUpper', 'mouthSmileLeft',
-  'mouthSmileRight', 'mouthStretchLeft', 'mouthStretchRight', 'mouthUpperUpLeft', 'mouthUpperUpRight',
-  'noseSneerLeft', 'noseSneerRight',
-  'tongueOut',
-];
-
-const ARKIT_SET = new Set(ARKIT_BLENDSHAPES);
-
-/** `eyeBlink_L` → `eyeBlinkLeft`, `jawOpen` → `jawOpen` (suffix rule only; no check against the ARKit list). */
-export function ictToArkitName(ictName: string): string {
-  const m = /^(.*)_([LR])$/.exec(ictName);
-  return m ? `${m[1]}${m[2] === 'L' ? 'Left' : 'Right'}` : ictName;
-}
+import { ARKIT_NAMES, arkitName, arkitTargets } from '../model/mesh.js';
 
 /** One exported morph target: the sum of some source expressions. */
 export interface PlannedTarget {
@@ -47,45 +24,22 @@ export interface ArkitPlanOptions {
   addMissing?: boolean;
 }
 
-/**
- * Plans the morph targets for a model's expression names: ARKit names in source order, each split pair merged
- * at the position of its first half, missing ARKit names (zero targets) at the end.
- */
+/** The morph targets for a model's expression names: the ARKit ones in ARKIT_NAMES order, then halves, then the rest. */
 export function planArkitTargets(expressionNames: readonly string[], options: ArkitPlanOptions = {}): PlannedTarget[] {
+  const found = new Map(arkitTargets(expressionNames).map((t) => [t.name, t.sources]));
   const plan: PlannedTarget[] = [];
-  const byName = new Map<string, PlannedTarget>();
-  const add = (name: string, source: number): void => {
-    const existing = byName.get(name);
-    if (existing) {
-      existing.sources.push(source);
-      return;
-    }
-    const target = { name, sources: [source] };
-    byName.set(name, target);
-    plan.push(target);
-  };
-  expressionNames.forEach((ictName, i) => {
-    const arkit = ictToArkitName(ictName);
-    if (ARKIT_SET.has(arkit)) {
-      add(arkit, i);
-      return;
-    }
-    const whole = ictName.replace(/_[LR]$/, '');
-    if (whole !== ictName && ARKIT_SET.has(whole)) {
-      add(whole, i);
-      if (options.keepSplitHalves) add(arkit, i);
-      return;
-    }
-    add(ictName, i);
-  });
-  if (options.addMissing ?? true) {
-    for (const name of ARKIT_BLENDSHAPES) {
-      if (!byName.has(name)) {
-        const target = { name, sources: [] };
-        byName.set(name, target);
-        plan.push(target);
-      }
-    }
+  for (const name of ARKIT_NAMES) {
+    const sources = found.get(name);
+    if (sources) plan.push({ name, sources: [...sources] });
+    else if (options.addMissing ?? true) plan.push({ name, sources: [] });
   }
+  const used = new Set(plan.flatMap((t) => t.sources));
+  const halves = new Set(plan.filter((t) => t.sources.length > 1).flatMap((t) => t.sources));
+  expressionNames.forEach((name, i) => {
+    if (halves.has(i) && options.keepSplitHalves) plan.push({ name: arkitName(name), sources: [i] });
+  });
+  expressionNames.forEach((name, i) => {
+    if (!used.has(i)) plan.push({ name: arkitName(name), sources: [i] });
+  });
   return plan;
 }

@@ -1,46 +1,6 @@
 /**
- * Geometry helpers the exporters share: vertex normals and UV-seam splitting (glTF needs one index per vertex).
+ * UV-seam splitting for formats with one index list per vertex (glTF). Vertex normals: src/model/mesh.ts.
  */
-
-/**
- * Area-weighted vertex normals (the sum of the unnormalised face normals around each vertex, normalised).
- * Counter-clockwise triangles give outward normals. Vertices used by no triangle, or only by degenerate ones,
- * get (0, 0, 1).
- */
-export function vertexNormals(positions: ArrayLike<number>, triangles: ArrayLike<number>): Float32Array {
-  const acc = new Float64Array(positions.length);
-  for (let t = 0; t < triangles.length; t += 3) {
-    const a = 3 * triangles[t]!;
-    const b = 3 * triangles[t + 1]!;
-    const c = 3 * triangles[t + 2]!;
-    const ux = positions[b]! - positions[a]!;
-    const uy = positions[b + 1]! - positions[a + 1]!;
-    const uz = positions[b + 2]! - positions[a + 2]!;
-    const vx = positions[c]! - positions[a]!;
-    const vy = positions[c + 1]! - positions[a + 1]!;
-    const vz = positions[c + 2]! - positions[a + 2]!;
-    const nx = uy * vz - uz * vy;
-    const ny = uz * vx - ux * vz;
-    const nz = ux * vy - uy * vx;
-    for (const k of [a, b, c]) {
-      acc[k] += nx;
-      acc[k + 1] += ny;
-      acc[k + 2] += nz;
-    }
-  }
-  const out = new Float32Array(positions.length);
-  for (let i = 0; i < out.length; i += 3) {
-    const len = Math.hypot(acc[i]!, acc[i + 1]!, acc[i + 2]!);
-    if (len > 0) {
-      out[i] = acc[i]! / len;
-      out[i + 1] = acc[i + 1]! / len;
-      out[i + 2] = acc[i + 2]! / len;
-    } else {
-      out[i + 2] = 1;
-    }
-  }
-  return out;
-}
 
 /** One output vertex per distinct (vertex, UV) corner pair. */
 export interface SeamSplit {

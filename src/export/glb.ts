@@ -19,9 +19,10 @@
  * - Morph targets are stored as sparse accessors by default (only moved vertices; each blendshape is local).
  */
 import { writeGlb } from '../io/glb.js';
+import { modelPositions, vertexNormals } from '../model/mesh.js';
 import type { FaceModel, ShapeParams } from '../model/types.js';
 import { planArkitTargets, type ArkitPlanOptions } from './arkit.js';
-import { splitUvSeams, vertexNormals } from './geometry.js';
+import { splitUvSeams } from './geometry.js';
 
 /** glTF is metres, the model centimetres. */
 export const CM_TO_M = 0.01;
@@ -42,20 +43,6 @@ export interface ExportGlbOptions extends ArkitPlanOptions {
 export const DEFAULT_COPYRIGHT =
   'Geometry from ICT-FaceKit (c) University of Southern California Institute for Creative Technologies, MIT licence';
 
-/** Identity-only positions (cm, float64 accumulation): neutral + Σ_k identity[k] · identityBasis_k. */
-function identityPositions(model: FaceModel, identity: ArrayLike<number>): Float64Array {
-  const n = model.vertexCount * 3;
-  const out = Float64Array.from(model.neutral);
-  const count = Math.min(identity.length, model.identityCount);
-  for (let k = 0; k < count; k++) {
-    const w = identity[k]!;
-    if (w === 0) continue;
-    const basis = model.identityBasis.subarray(k * n, (k + 1) * n);
-    for (let i = 0; i < n; i++) out[i] += w * basis[i]!;
-  }
-  return out;
-}
-
 /** Builds the GLB bytes of a fitted face. `texturePng` (the UV texture, PNG) may be null for an untextured mesh. */
 export async function exportGlb(
   model: FaceModel,
@@ -75,7 +62,6 @@ export async function exportGlb(
   const expr = (j: number): Float32Array => model.expressionBasis.subarray(j * n, (j + 1) * n);
 
   const plan = planArkitTargets(model.expressionNames, options);
-  const base = identityPositions(model, params.identity);
 
   // Default weights, and what of the expression goes into the base instead (see the module comment).
   const baked = new Float64Array(E);
@@ -97,13 +83,8 @@ export async function exportGlb(
       for (const s of t.sources) baked[s] += weightOf(s) - mean;
     });
   }
-  for (let j = 0; j < E; j++) {
-    if (baked[j] === 0) continue;
-    const d = expr(j);
-    for (let i = 0; i < n; i++) base[i] += baked[j]! * d[i]!;
-  }
-
-  const basePositions = Float32Array.from(base);
+  // Base: neutral + identity + the baked part of the expression.
+  const basePositions = modelPositions(model, { identity: params.identity, expression: Array.from(baked) });
   const baseNormals = vertexNormals(basePositions, model.triangles);
   const split = splitUvSeams(model.triangles, model.uvTriangles);
   const count = split.sourceVertex.length;

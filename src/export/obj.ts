@@ -4,7 +4,7 @@
  */
 import { writeMtl, writeObj } from '../io/obj.js';
 import type { Mesh } from '../model/types.js';
-import { vertexNormals } from './geometry.js';
+import { vertexNormals } from '../model/mesh.js';
 
 export interface ExportObjOptions {
   /** Name of the MTL file the OBJ refers to (`mtllib`). Default 'mesh.mtl'. */

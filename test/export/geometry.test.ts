@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { ARKIT_BLENDSHAPES, ictToArkitName, planArkitTargets } from '../../src/export/arkit.js';
-import { splitUvSeams, vertexNormals } from '../../src/export/geometry.js';
+import { planArkitTargets } from '../../src/export/arkit.js';
+import { splitUvSeams } from '../../src/export/geometry.js';
+import { ARKIT_NAMES } from '../../src/model/mesh.js';
 import { ICT_EXPRESSIONS } from './fixtures.js';
 
 describe('splitUvSeams', () => {
@@ -18,29 +19,11 @@ describe('splitUvSeams', () => {
   });
 });
 
-describe('vertexNormals', () => {
-  it('gives area-weighted outward unit normals, and +z for unused vertices', () => {
-    // A right-angle roof: one triangle in z = 0 facing +z, one in x = 0 facing +x, sharing vertices 0 and 1.
-    const positions = [0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 1, 5, 5, 5];
-    const n = vertexNormals(positions, [0, 2, 1, 0, 1, 3]);
-    const s = Math.SQRT1_2;
-    assert.deepEqual([...n].map((x) => Math.round(x * 1e6) / 1e6), [
-      s, 0, s, s, 0, s, 0, 0, 1, 1, 0, 0, 0, 0, 1,
-    ].map((x) => Math.round(x * 1e6) / 1e6));
-  });
-});
-
 describe('ARKit names', () => {
-  it('maps _L/_R to Left/Right', () => {
-    assert.equal(ictToArkitName('eyeBlink_L'), 'eyeBlinkLeft');
-    assert.equal(ictToArkitName('mouthSmile_R'), 'mouthSmileRight');
-    assert.equal(ictToArkitName('jawOpen'), 'jawOpen');
-  });
-
   it('plans exactly the 52 ARKit targets for ICT, merging the split halves and adding tongueOut', () => {
-    assert.equal(ARKIT_BLENDSHAPES.length, 52);
+    assert.equal(ARKIT_NAMES.length, 52);
     const plan = planArkitTargets(ICT_EXPRESSIONS);
-    assert.deepEqual(plan.map((t) => t.name).sort(), [...ARKIT_BLENDSHAPES].sort());
+    assert.deepEqual(plan.map((t) => t.name).sort(), [...ARKIT_NAMES].sort());
     const byName = new Map(plan.map((t) => [t.name, t.sources]));
     assert.deepEqual(byName.get('browInnerUp'), [ICT_EXPRESSIONS.indexOf('browInnerUp_L'), ICT_EXPRESSIONS.indexOf('browInnerUp_R')]);
     assert.deepEqual(byName.get('cheekPuff'), [ICT_EXPRESSIONS.indexOf('cheekPuff_L'), ICT_EXPRESSIONS.indexOf('cheekPuff_R')]);
@@ -50,8 +33,10 @@ describe('ARKit names', () => {
     assert.deepEqual(plan.flatMap((t) => t.sources).sort((a, b) => a - b), ICT_EXPRESSIONS.map((_, i) => i));
   });
 
-  it('keeps non-ARKit names as they are', () => {
-    const plan = planArkitTargets(['PupilDilate_L', 'jawOpen'], { addMissing: false });
-    assert.deepEqual(plan.map((t) => t.name), ['PupilDilate_L', 'jawOpen']);
+  it('keeps halves on request and other expressions last, under their ARKit-style names', () => {
+    const plan = planArkitTargets(['PupilDilate_L', 'cheekPuff_R', 'jawOpen', 'cheekPuff_L'], { addMissing: false, keepSplitHalves: true });
+    assert.deepEqual(plan.map((t) => [t.name, t.sources]), [
+      ['jawOpen', [2]], ['cheekPuff', [3, 1]], ['cheekPuffRight', [1]], ['cheekPuffLeft', [3]], ['PupilDilateLeft', [0]],
+    ]);
   });
 });
