@@ -6,12 +6,14 @@ import { tf } from '../index.js';
 import type { BackendName } from '../index.js';
 import { depthwiseBackpropKernels } from './depthwise-backprop.js';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
+import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter.js';
 
 /** Kernel configs to register on the wasm backend. */
 function wasmKernels(): tf.KernelConfig[] {
   return [
     ...depthwiseBackpropKernels('wasm'),
     unsortedSegmentSumKernel('wasm'),
+    conv2dBackpropFilterKernel('wasm'),
   ];
 }
 
