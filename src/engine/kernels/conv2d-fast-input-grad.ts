@@ -4,8 +4,8 @@
  * recognition net in the losses): backward never asks for Conv2DBackpropFilter, and the forward-conv path is
  * several times faster than tfjs's Conv2DBackpropInput on wasm.
  *
- * Strided convolutions use a sub-pixel convolution (s² phase filters, then depthToSpace) rather than a zero-dilated
- * upstream gradient (4× the work at stride 2) or Conv2DBackpropInput; bench/losses.ts times all three.
+ * Strided convolutions use a sub-pixel convolution (s² phase filters, then depthToSpace) when the input has few
+ * channels, else the zero-dilated upstream gradient; Conv2DBackpropInput is slower in both cases (bench/losses.ts).
  */
 import { tf } from '../index.js';
 
@@ -109,10 +109,19 @@ export function dilateZeros(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4
 /**
  * How the input gradient is computed: `flipped` = forward conv of dy (zero-dilated when strided) with the cached
  * flipped filter; `subpixel` = same as flipped for stride 1, and for equal strides s > 1 one conv of the
- * undilated dy with s² cached phase filters followed by depthToSpace (fastest; default); `backprop` = tfjs's
+ * undilated dy with s² cached phase filters followed by depthToSpace; `backprop` = tfjs's
  * Conv2DBackpropInput (the reference).
  */
 export type InputGradientMethod = 'flipped' | 'subpixel' | 'backprop';
+
+/**
+ * The default for strided layers: sub-pixel when the gradient has few channels (the image-facing first layer:
+ * k7/2, 3 channels, 12 ms vs 38 ms flipped and 35 ms Conv2DBackpropInput), flipped otherwise (k3/2, 32 channels:
+ * 3.2 ms vs 4.7 ms sub-pixel and 7.5 ms Conv2DBackpropInput); bench/losses.ts, wasm, one shared core.
+ */
+export function defaultStridedMethod(inChannels: number): InputGradientMethod {
+  return inChannels < 16 ? 'subpixel' : 'flipped';
+}
 
 /**
  * Gradient of `conv2d(x, filter, strides, pad)` with respect to x (x of shape `xShape`), given the upstream
@@ -157,7 +166,7 @@ export interface FastConvOptions {
   /** Per-output-channel bias [out], added before the activation. */
   bias?: tf.Tensor1D;
   activation?: 'linear' | 'relu';
-  /** How to compute the input gradient of strided convolutions (default 'subpixel'). */
+  /** How to compute the input gradient of strided convolutions (default: `defaultStridedMethod`). */
   stridedGradient?: InputGradientMethod;
 }
 
@@ -174,7 +183,7 @@ export function conv2dWithFastInputGrad(
   pad: Conv2DPad,
   options: FastConvOptions = {},
 ): tf.Tensor4D {
-  const { bias, activation = 'linear', stridedGradient = 'subpixel' } = options;
+  const { bias, activation = 'linear', stridedGradient = defaultStridedMethod(x.shape[3]) } = options;
   const s = pair(strides);
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const xIn = args[0] as tf.Tensor4D;
