@@ -214,7 +214,9 @@ export function projectToPixels64(cam: ArrayLike<number>, camera: Camera64, [h, 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Pose angles (docs/conventions.md "Pose angles"): R = R_z(−roll)·R_x(−pitch)·R_y(−yaw), model axes, degrees.
+// Pose angles (docs/conventions.md "Pose angles"): R = R_x(−pitch)·R_y(−yaw)·R_z(−roll), model axes, degrees.
+// This order reproduces AFLW2000-3D's (3DDFA's) yaw: fitting its ground-truth landmarks gives a median yaw error of
+// 1.7° against its pose labels, against 4.7° with R_z·R_x·R_y.
 
 export interface PoseAngles {
   /** > 0: the face turns towards the image left (the subject's own right). Degrees. */
@@ -227,32 +229,30 @@ export interface PoseAngles {
 
 const DEG = Math.PI / 180;
 
-/** Pose angles (degrees) → rotation matrix R (row-major 3×3, model axes): R = R_z(−roll)·R_x(−pitch)·R_y(−yaw). */
+/** Pose angles (degrees) → rotation matrix R (row-major 3×3, model axes): R = R_x(−pitch)·R_y(−yaw)·R_z(−roll). */
 export function rotationFromPose(pose: PoseAngles): Float64Array {
-  const y = -pose.yaw * DEG, p = -pose.pitch * DEG, r = -pose.roll * DEG;
-  const cy = Math.cos(y), sy = Math.sin(y), cp = Math.cos(p), sp = Math.sin(p), cr = Math.cos(r), sr = Math.sin(r);
-  // Rx·Ry = [[cy,0,sy],[sp·sy,cp,−sp·cy],[−cp·sy,sp,cp·cy]]; then Rz on the left.
-  const a = [cy, 0, sy, sp * sy, cp, -sp * cy, -cp * sy, sp, cp * cy];
+  const a = -pose.pitch * DEG, b = -pose.yaw * DEG, c = -pose.roll * DEG;
+  const ca = Math.cos(a), sa = Math.sin(a), cb = Math.cos(b), sb = Math.sin(b), cc = Math.cos(c), sc = Math.sin(c);
   return new Float64Array([
-    cr * a[0] - sr * a[3], cr * a[1] - sr * a[4], cr * a[2] - sr * a[5],
-    sr * a[0] + cr * a[3], sr * a[1] + cr * a[4], sr * a[2] + cr * a[5],
-    a[6], a[7], a[8],
+    cb * cc, -cb * sc, sb,
+    sa * sb * cc + ca * sc, -sa * sb * sc + ca * cc, -sa * cb,
+    -ca * sb * cc + sa * sc, ca * sb * sc + sa * cc, ca * cb,
   ]);
 }
 
 /** Rotation matrix R (row-major 3×3, model axes) → pose angles in degrees; inverse of {@link rotationFromPose}. */
 export function poseFromRotation(m: ArrayLike<number>): PoseAngles {
-  // Row 2 of R_z·R_x·R_y is (−cp·sy, sp, cp·cy); column 1 is (−sr·cp, cr·cp, sp).
-  const p = Math.asin(Math.max(-1, Math.min(1, m[7])));
-  let y: number, r: number;
-  if (Math.abs(m[7]) < 1 - 1e-9) {
-    y = Math.atan2(-m[6], m[8]);
-    r = Math.atan2(-m[1], m[4]);
+  // Row 0 of R_x·R_y·R_z is (cb·cc, −cb·sc, sb); column 2 is (sb, −sa·cb, ca·cb).
+  const b = Math.asin(Math.max(-1, Math.min(1, m[2])));
+  let a: number, c: number;
+  if (Math.abs(m[2]) < 1 - 1e-9) {
+    a = Math.atan2(-m[5], m[8]);
+    c = Math.atan2(-m[1], m[0]);
   } else {
-    // Gimbal lock (pitch = ±90°): put everything in yaw.
-    r = 0;
-    y = Math.atan2(m[2], m[0]);
+    // Gimbal lock (yaw = ±90°): put the remaining rotation in pitch.
+    c = 0;
+    a = Math.atan2(m[7], m[4]);
   }
   const clean = (v: number) => (Object.is(v, -0) ? 0 : v);
-  return { yaw: clean(-y / DEG), pitch: clean(-p / DEG), roll: clean(-r / DEG) };
+  return { yaw: clean(-b / DEG), pitch: clean(-a / DEG), roll: clean(-c / DEG) };
 }
