@@ -1,0 +1,400 @@
+/**
+ * Texture GAN training on one wasm core (docs/texture-gan.md, "Training").
+ *
+ * Partial real maps: every real map comes with its visibility mask m; unobserved texels are filled (mirror, then
+ * dataset mean) by the reader. D sees [x, m] for both classes, and the fake is composited with its real partner's
+ * filler, fake = m·G(z) + (1 − m)·x_real, so the unobserved texels are identical in the pair and carry no signal:
+ * D judges only observed texels, G is trained wherever some photo observed the face. Texels (almost) never
+ * observed get a small L1 pull towards the dataset mean, weighted by (1 − coverage)⁴, so G's maps have no holes.
+ *
+ * Losses: non-saturating logistic; R1 (‖∇D(real)‖²) approximated by a finite difference along random
+ * directions, E_n[(D(x + σn) − D(x))²] / σ² (tfjs has no double backprop for convolutions); Adam; EMA of G.
+ *
+ * A run directory holds: checkpoint/ (state.json + tensors.bin: G, D, EMA, Adam moments, step, RNG state, data
+ * cursor; replaced atomically), texture-gan.bin (the EMA generator, loadable by loadTextureGenerator),
+ * samples/step-NNNNNN.png (4×4 grids of EMA samples, fixed latents), log.jsonl (one line per logged step).
+ */
+import { mkdir, readFile, rename, rm, writeFile, appendFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { tf } from '../../engine/index.js';
+import {
+  DEFAULT_GENERATOR, encodeGeneratorWeights, generatorForward, generatorParamSpecs, initParams, makeTextureGenerator,
+  type GeneratorConfig, type ParamMap, type ParamSpec,
+} from '../../texture/gan.js';
+import { Rng } from '../../texture/random.js';
+import { openUvDataset, type BatchCursor, type FillMode } from '../uv-dataset-format.js';
+import { DEFAULT_DISCRIMINATOR, discriminatorForward, discriminatorParamSpecs, type DiscriminatorConfig } from './discriminator.js';
+
+export interface GanTrainConfig {
+  generator: GeneratorConfig;
+  discriminator: DiscriminatorConfig;
+  batchSize: number;
+  steps: number;
+  lrG: number;
+  lrD: number;
+  beta1: number;
+  beta2: number;
+  /** EMA half-life of G's weights, in images. */
+  emaHalfLifeImages: number;
+  /** R1 weight γ (loss γ/2·‖∇D‖²) and the finite-difference step σ; γ = 0 disables it. */
+  r1Gamma: number;
+  r1Sigma: number;
+  /** Weight of the L1 pull towards the mean map where coverage is low. */
+  coveragePrior: number;
+  fill?: FillMode;
+  checkpointEvery: number;
+  sampleEvery: number;
+  logEvery: number;
+  seed: number;
+}
+
+const base = {
+  lrG: 0.002, lrD: 0.002, beta1: 0, beta2: 0.99, r1Sigma: 0.05, coveragePrior: 1, seed: 1,
+};
+
+/** Named configurations: `smoke` (tests, seconds), `proc64` (check that it learns), `default` (256, real data). */
+export const GAN_PRESETS: Record<'smoke' | 'proc64' | 'default', GanTrainConfig> = {
+  smoke: {
+    ...base,
+    generator: { latentSize: 16, resolution: 16, channels: [16, 8, 8], pixelNormMaxRes: 16 },
+    discriminator: { resolution: 16, channels: [8, 8, 16] },
+    batchSize: 4, steps: 6, emaHalfLifeImages: 20, r1Gamma: 1,
+    checkpointEvery: 3, sampleEvery: 3, logEvery: 1,
+  },
+  proc64: {
+    ...base,
+    generator: { latentSize: 128, resolution: 64, channels: [128, 64, 32, 16, 8], pixelNormMaxRes: 16 },
+    discriminator: { resolution: 64, channels: [8, 16, 32, 64, 128] },
+    batchSize: 8, steps: 2000, emaHalfLifeImages: 2000, r1Gamma: 1,
+    checkpointEvery: 200, sampleEvery: 200, logEvery: 20,
+  },
+  default: {
+    ...base,
+    generator: DEFAULT_GENERATOR,
+    discriminator: DEFAULT_DISCRIMINATOR,
+    batchSize: 8, steps: 200_000, emaHalfLifeImages: 10_000, r1Gamma: 1,
+    checkpointEvery: 500, sampleEvery: 500, logEvery: 25,
+  },
+};
+
+export interface GanProgress {
+  step: number;
+  steps: number;
+  epoch: number;
+  lossD: number;
+  lossG: number;
+  r1: number;
+  imagesPerSec: number;
+  etaSeconds: number;
+}
+
+export interface TrainOptions {
+  datasetDir: string;
+  runDir: string;
+  /** Continue from runDir/checkpoint (its config wins over `config`, except `steps`). */
+  resume?: boolean;
+  onProgress?: (p: GanProgress) => void;
+  /** Stop (after a checkpoint) when this returns true, checked every step. */
+  shouldStop?: () => boolean;
+}
+
+export interface TrainResult {
+  step: number;
+  runDir: string;
+  generatorPath: string;
+  lastProgress?: GanProgress;
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// Adam with its state as plain named tensors (saved in checkpoints).
+
+class Adam {
+  t = 0;
+  readonly m: Record<string, tf.Variable> = {};
+  readonly v: Record<string, tf.Variable> = {};
+
+  constructor(readonly vars: Record<string, tf.Variable>, readonly lr: number, readonly b1: number, readonly b2: number) {
+    for (const [k, x] of Object.entries(vars)) {
+      this.m[k] = tf.tidy(() => tf.variable(tf.zerosLike(x), false));
+      this.v[k] = tf.tidy(() => tf.variable(tf.zerosLike(x), false));
+    }
+  }
+
+  apply(grads: Record<string, tf.Tensor>): void {
+    this.t += 1;
+    const c1 = 1 - this.b1 ** this.t;
+    const c2 = 1 - this.b2 ** this.t;
+    tf.tidy(() => {
+      for (const [k, g] of Object.entries(grads)) {
+        const m = this.m[k]!;
+        const v = this.v[k]!;
+        m.assign(tf.add(tf.mul(m, this.b1), tf.mul(g, 1 - this.b1)));
+        v.assign(tf.add(tf.mul(v, this.b2), tf.mul(tf.square(g), 1 - this.b2)));
+        const upd = tf.div(tf.mul(m, this.lr / c1), tf.add(tf.sqrt(tf.div(v, c2)), 1e-8));
+        this.vars[k]!.assign(tf.sub(this.vars[k]!, upd));
+      }
+    });
+  }
+
+  dispose(): void {
+    for (const t of [...Object.values(this.m), ...Object.values(this.v)]) t.dispose();
+  }
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// Named-tensor files (checkpoints).
+
+async function saveTensors(file: string, tensors: Record<string, tf.Tensor>): Promise<{ name: string; shape: number[]; offset: number }[]> {
+  const entries = Object.entries(tensors);
+  const table: { name: string; shape: number[]; offset: number }[] = [];
+  let offset = 0;
+  for (const [name, t] of entries) {
+    table.push({ name, shape: t.shape, offset });
+    offset += t.size;
+  }
+  const data = new Float32Array(offset);
+  for (const [i, [, t]] of entries.entries()) data.set(t.dataSync() as Float32Array, table[i]!.offset);
+  await writeFile(file, new Uint8Array(data.buffer));
+  return table;
+}
+
+function loadTensor(data: Float32Array, entry: { shape: number[]; offset: number }): tf.Tensor {
+  const size = entry.shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(data.slice(entry.offset, entry.offset + size), entry.shape);
+}
+
+interface CheckpointState {
+  version: 1;
+  config: GanTrainConfig;
+  step: number;
+  adamT: number;
+  rngState: number;
+  cursor: BatchCursor;
+  tensors: { name: string; shape: number[]; offset: number }[];
+}
+
+// -------------------------------------------------------------------------------------------------------------
+
+function variablesFrom(specs: ParamSpec[], rng: Rng, prefix: string): Record<string, tf.Variable> {
+  const p = initParams(specs, rng, false);
+  const out: Record<string, tf.Variable> = {};
+  for (const [k, t] of Object.entries(p)) {
+    out[k] = tf.variable(t, true, `${prefix}/${k}/${Math.floor(rng.next() * 1e9)}`);
+    t.dispose();
+  }
+  return out;
+}
+
+/** A grid image (PNG bytes) of maps [n, R, R, 3] in [−1, 1], `cols` per row. */
+async function gridPng(maps: tf.Tensor4D, cols: number): Promise<Buffer> {
+  const [n, r] = [maps.shape[0], maps.shape[1]];
+  const rows = Math.ceil(n / cols);
+  const pxT = tf.tidy(() => tf.round(tf.mul(tf.clipByValue(tf.add(tf.mul(maps, 0.5), 0.5), 0, 1), 255)));
+  const px = pxT.dataSync();
+  pxT.dispose();
+  const out = new Uint8Array(rows * r * cols * r * 3);
+  for (let k = 0; k < n; k++) {
+    const gx = (k % cols) * r;
+    const gy = Math.floor(k / cols) * r;
+    for (let y = 0; y < r; y++) {
+      for (let x = 0; x < r; x++) {
+        const src = ((k * r + y) * r + x) * 3;
+        const dst = ((gy + y) * cols * r + gx + x) * 3;
+        out[dst] = px[src]!;
+        out[dst + 1] = px[src + 1]!;
+        out[dst + 2] = px[src + 2]!;
+      }
+    }
+  }
+  return sharp(Buffer.from(out.buffer), { raw: { width: cols * r, height: rows * r, channels: 3 } }).png().toBuffer();
+}
+
+const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
+
+/** Train (or continue training) the texture GAN on the UV dataset in `datasetDir`. */
+export async function trainGan(config: GanTrainConfig, options: TrainOptions): Promise<TrainResult> {
+  const { runDir } = options;
+  const ckDir = path.join(runDir, 'checkpoint');
+  await mkdir(path.join(runDir, 'samples'), { recursive: true });
+
+  let state: CheckpointState | null = null;
+  let ckData: Float32Array | null = null;
+  if (options.resume && (await exists(path.join(ckDir, 'state.json')))) {
+    state = JSON.parse(await readFile(path.join(ckDir, 'state.json'), 'utf8')) as CheckpointState;
+    const bin = await readFile(path.join(ckDir, 'tensors.bin'));
+    ckData = new Float32Array(new Uint8Array(bin).slice().buffer);
+    config = { ...state.config, steps: config.steps };
+  }
+  const cfg = config;
+  if (cfg.generator.resolution !== cfg.discriminator.resolution) throw new Error('generator and discriminator resolutions differ');
+  const r = cfg.generator.resolution;
+  const dataset = await openUvDataset(options.datasetDir, { resolution: r, ...(cfg.fill ? { fill: cfg.fill } : {}) });
+
+  const rng = new Rng(cfg.seed);
+  const gSpecs = generatorParamSpecs(cfg.generator);
+  const dSpecs = discriminatorParamSpecs(cfg.discriminator);
+  const G = variablesFrom(gSpecs, rng, 'G');
+  const D = variablesFrom(dSpecs, rng, 'D');
+  const ema: ParamMap = {};
+  for (const [k, v] of Object.entries(G)) ema[k] = tf.clone(v);
+  const optG = new Adam(G, cfg.lrG, cfg.beta1, cfg.beta2);
+  const optD = new Adam(D, cfg.lrD, cfg.beta1, cfg.beta2);
+  let step = 0;
+  let cursor: BatchCursor = { epoch: 0, batch: 0 };
+  if (state && ckData) {
+    const byName = new Map(state.tensors.map((t) => [t.name, t]));
+    const restore = (name: string, target: tf.Variable | tf.Tensor, into: ParamMap, key: string): void => {
+      const e = byName.get(name);
+      if (!e) throw new Error(`checkpoint lacks '${name}'`);
+      const t = loadTensor(ckData!, e);
+      if (target instanceof tf.Variable) { target.assign(t); t.dispose(); } else { target.dispose(); into[key] = t; }
+    };
+    for (const k of Object.keys(G)) restore(`G/${k}`, G[k]!, {}, k);
+    for (const k of Object.keys(D)) restore(`D/${k}`, D[k]!, {}, k);
+    for (const k of Object.keys(ema)) restore(`ema/${k}`, ema[k]!, ema, k);
+    for (const [opt, tag] of [[optG, 'G'], [optD, 'D']] as const) {
+      for (const k of Object.keys(opt.m)) restore(`adam${tag}/m/${k}`, opt.m[k]!, {}, k);
+      for (const k of Object.keys(opt.v)) restore(`adam${tag}/v/${k}`, opt.v[k]!, {}, k);
+      opt.t = state.adamT;
+    }
+    step = state.step;
+    cursor = state.cursor;
+    rng.state = state.rngState;
+  }
+
+  // Dataset-level maps used by the losses.
+  const meanMap = tf.tidy(() => tf.sub(tf.mul(tf.tensor4d(dataset.mean, [1, r, r, 3]), 2), 1));
+  const priorWeight = tf.tidy(() => tf.pow(tf.sub(1, tf.tensor4d(dataset.coverage, [1, r, r, 1])), 4));
+  const fixedZ = tf.tensor2d(new Rng(cfg.seed + 7777).normals(16 * cfg.generator.latentSize), [16, cfg.generator.latentSize]);
+
+  const latent = (b: number): tf.Tensor2D => tf.tensor2d(rng.normals(b * cfg.generator.latentSize), [b, cfg.generator.latentSize]);
+  const dIn = (rgb: tf.Tensor4D, m: tf.Tensor4D): tf.Tensor4D => tf.concat([rgb, m], 3) as tf.Tensor4D;
+  const composite = (fake: tf.Tensor4D, real: tf.Tensor4D, m: tf.Tensor4D): tf.Tensor4D =>
+    tf.add(tf.mul(m, fake), tf.mul(tf.sub(1, m), real)) as tf.Tensor4D;
+  const emaBeta = 0.5 ** (cfg.batchSize / Math.max(1, cfg.emaHalfLifeImages));
+
+  const writeCheckpoint = async (): Promise<string> => {
+    const tensors: Record<string, tf.Tensor> = {};
+    for (const [k, v] of Object.entries(G)) tensors[`G/${k}`] = v;
+    for (const [k, v] of Object.entries(D)) tensors[`D/${k}`] = v;
+    for (const [k, v] of Object.entries(ema)) tensors[`ema/${k}`] = v;
+    for (const [opt, tag] of [[optG, 'G'], [optD, 'D']] as const) {
+      for (const [k, v] of Object.entries(opt.m)) tensors[`adam${tag}/m/${k}`] = v;
+      for (const [k, v] of Object.entries(opt.v)) tensors[`adam${tag}/v/${k}`] = v;
+    }
+    const tmp = ckDir + '.tmp';
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp, { recursive: true });
+    const table = await saveTensors(path.join(tmp, 'tensors.bin'), tensors);
+    const st: CheckpointState = { version: 1, config: cfg, step, adamT: optG.t, rngState: rng.state, cursor, tensors: table };
+    await writeFile(path.join(tmp, 'state.json'), JSON.stringify(st, null, 1));
+    await rm(ckDir + '.old', { recursive: true, force: true });
+    if (await exists(ckDir)) await rename(ckDir, ckDir + '.old');
+    await rename(tmp, ckDir);
+    await rm(ckDir + '.old', { recursive: true, force: true });
+    const genPath = path.join(runDir, 'texture-gan.bin');
+    const info = { trainedSteps: step, images: step * cfg.batchSize, dataset: dataset.index.description ?? options.datasetDir };
+    await writeFile(genPath + '.tmp', encodeGeneratorWeights(cfg.generator, ema, info));
+    await rename(genPath + '.tmp', genPath);
+    return genPath;
+  };
+
+  const writeSamples = async (): Promise<void> => {
+    const maps = tf.tidy(() => generatorForward(cfg.generator, ema, fixedZ));
+    const png = await gridPng(maps, 4);
+    maps.dispose();
+    await writeFile(path.join(runDir, 'samples', `step-${String(step).padStart(6, '0')}.png`), png);
+  };
+
+  const batches = dataset.batches(cfg.batchSize, cfg.seed, cursor);
+  const t0 = performance.now();
+  const stepAtStart = step;
+  let last: GanProgress | undefined;
+  let genPath = path.join(runDir, 'texture-gan.bin');
+  try {
+    while (step < cfg.steps) {
+      const next = await batches.next();
+      if (next.done) break;
+      const { images: real, masks, cursor: nextCursor } = next.value;
+      const b = real.shape[0];
+      // --- D step.
+      const zD = latent(b);
+      const noise = cfg.r1Gamma > 0 ? tf.tensor4d(rng.normals(b * r * r * 4), [b, r, r, 4]) : null;
+      const fake = tf.tidy(() => generatorForward(cfg.generator, G, zD));
+      let r1Value = 0;
+      const dStep = tf.variableGrads(() => {
+        const realIn = dIn(real, masks);
+        const dReal = discriminatorForward(cfg.discriminator, D, realIn);
+        const dFake = discriminatorForward(cfg.discriminator, D, dIn(composite(fake, real, masks), masks));
+        let loss = tf.add(tf.mean(tf.softplus(dFake)), tf.mean(tf.softplus(tf.neg(dReal))));
+        if (noise) {
+          const dNoisy = discriminatorForward(cfg.discriminator, D, tf.add(realIn, tf.mul(noise, cfg.r1Sigma)) as tf.Tensor4D);
+          const r1 = tf.div(tf.mean(tf.square(tf.sub(dNoisy, dReal))), cfg.r1Sigma ** 2);
+          r1Value = r1.dataSync()[0]!;
+          loss = tf.add(loss, tf.mul(r1, cfg.r1Gamma / 2));
+        }
+        return loss as tf.Scalar;
+      }, Object.values(D));
+      optD.apply(Object.fromEntries(Object.entries(D).map(([k, v]) => [k, dStep.grads[v.name]!])));
+      const lossD = dStep.value.dataSync()[0]!;
+      dStep.value.dispose();
+      for (const g of Object.values(dStep.grads)) g.dispose();
+      fake.dispose();
+      noise?.dispose();
+      // --- G step.
+      const zG = latent(b);
+      const gStep = tf.variableGrads(() => {
+        const g = generatorForward(cfg.generator, G, zG);
+        const dFake = discriminatorForward(cfg.discriminator, D, dIn(composite(g, real, masks), masks));
+        let loss: tf.Tensor = tf.mean(tf.softplus(tf.neg(dFake)));
+        if (cfg.coveragePrior > 0) loss = tf.add(loss, tf.mul(tf.mean(tf.mul(priorWeight, tf.abs(tf.sub(g, meanMap)))), cfg.coveragePrior));
+        return loss as tf.Scalar;
+      }, Object.values(G));
+      optG.apply(Object.fromEntries(Object.entries(G).map(([k, v]) => [k, gStep.grads[v.name]!])));
+      const lossG = gStep.value.dataSync()[0]!;
+      gStep.value.dispose();
+      for (const g of Object.values(gStep.grads)) g.dispose();
+      tf.dispose([zD, zG, real, masks]);
+      // --- EMA.
+      tf.tidy(() => {
+        for (const [k, v] of Object.entries(G)) {
+          const e = tf.add(tf.mul(ema[k]!, emaBeta), tf.mul(v, 1 - emaBeta));
+          ema[k]!.dispose();
+          ema[k] = tf.keep(e);
+        }
+      });
+      step += 1;
+      cursor = nextCursor;
+      const elapsed = (performance.now() - t0) / 1000;
+      const ips = ((step - stepAtStart) * cfg.batchSize) / Math.max(1e-9, elapsed);
+      last = {
+        step, steps: cfg.steps, epoch: cursor.epoch, lossD, lossG, r1: r1Value, imagesPerSec: ips,
+        etaSeconds: ((cfg.steps - step) * cfg.batchSize) / Math.max(1e-9, ips),
+      };
+      if (step % cfg.logEvery === 0 || step === cfg.steps) {
+        options.onProgress?.(last);
+        await appendFile(path.join(runDir, 'log.jsonl'), JSON.stringify(last) + '\n');
+      }
+      const stop = options.shouldStop?.() ?? false;
+      if (step % cfg.sampleEvery === 0 || step === cfg.steps) await writeSamples();
+      if (step % cfg.checkpointEvery === 0 || step === cfg.steps || stop) genPath = await writeCheckpoint();
+      if (stop) break;
+    }
+    if (step === stepAtStart) genPath = await writeCheckpoint();
+  } finally {
+    await batches.return(undefined);
+    optG.dispose();
+    optD.dispose();
+    tf.dispose([...Object.values(G), ...Object.values(D), ...Object.values(ema), meanMap, priorWeight, fixedZ]);
+  }
+  const result: TrainResult = { step, runDir, generatorPath: genPath };
+  if (last) result.lastProgress = last;
+  return result;
+}
+
+/** Load the EMA generator written by a run (runDir/texture-gan.bin) without the loader's default path. */
+export async function loadRunGenerator(runDir: string): Promise<ReturnType<typeof makeTextureGenerator>> {
+  const { loadTextureGenerator } = await import('../../texture/gan.js');
+  return loadTextureGenerator(path.join(runDir, 'texture-gan.bin'));
+}
