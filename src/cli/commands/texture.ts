@@ -1,0 +1,113 @@
+/**
+ * `ganfit texture dataset|train|sample`: the texture GAN's pipeline — UV maps from photos, training, samples.
+ */
+import path from 'node:path';
+import { usageError } from '../../io/errors.js';
+import { withOutput } from '../../io/atomic.js';
+import { encodePng } from '../../io/image.js';
+import { initEngine, tf } from '../../engine/index.js';
+import { createFitter } from '../../fit/pipeline.js';
+import { loadFaceModel } from '../../model/load.js';
+import { modelPositions } from '../../model/mesh.js';
+import { render } from '../../render/render.js';
+import { loadTextureGenerator, sampleTextures } from '../../texture/gan.js';
+import { buildUvDataset, defaultUvDatasetOptions } from '../../training/uv-dataset.js';
+import { GAN_PRESETS, trainGan } from '../../training/gan/train.js';
+import { choiceOption, intOption, parse } from '../args.js';
+import { createProgress } from '../progress.js';
+import type { Command } from '../command.js';
+
+const usage = [
+  'ganfit texture dataset <photos dir> -o <dir> [--limit N] [--resolution R]',
+  'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|proc64|default] [--steps N] [--resume]',
+  'ganfit texture sample [-n N] [--seed S] [--weights <file>] -o <dir>',
+].join(' | ');
+
+async function dataset(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { out: { type: 'string', short: 'o' }, limit: { type: 'string' }, resolution: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } }, usage);
+  if (positionals.length !== 1 || !values.out) throw usageError(`usage: ${usage}`);
+  const progress = createProgress({ quiet: !!values.quiet });
+  // Training crops are tight (UTKFace 200×200): pad before detection.
+  const fitter = await createFitter({ detector: { pad: 0.25 } });
+  const result = await buildUvDataset(fitter, positionals[0], values.out as string, {
+    ...defaultUvDatasetOptions,
+    resolution: intOption(values.resolution as string | undefined, 'resolution', defaultUvDatasetOptions.resolution, 16),
+    limit: intOption(values.limit as string | undefined, 'limit', 0) || undefined,
+    onProgress: (done, total, kept) => progress.update(done, total, `${kept} kept`),
+  });
+  progress.done();
+  process.stderr.write(`ganfit: ${result.kept} UV maps kept, ${result.rejected} photos rejected (reasons in ${values.out}/index.json)\n`);
+  return 0;
+}
+
+async function train(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    out: { type: 'string', short: 'o' }, preset: { type: 'string' }, steps: { type: 'string' }, resume: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
+  }, usage);
+  if (positionals.length !== 1 || !values.out) throw usageError(`usage: ${usage}`);
+  const preset = choiceOption(values.preset as string | undefined, 'preset', ['smoke', 'proc64', 'default'] as const, 'default');
+  const config = { ...GAN_PRESETS[preset] };
+  config.steps = intOption(values.steps as string | undefined, 'steps', config.steps, 1);
+  await initEngine();
+  const progress = createProgress({ quiet: !!values.quiet });
+  let stop = false;
+  process.once('SIGINT', () => { stop = true; progress.note('ganfit: stopping after the next checkpoint (Ctrl-C again to abort)'); });
+  const result = await trainGan(config, {
+    datasetDir: positionals[0], runDir: values.out as string, resume: !!values.resume, shouldStop: () => stop,
+    onProgress: (p) => progress.update(p.step, p.steps, `D ${p.lossD.toFixed(3)} G ${p.lossG.toFixed(3)} ${p.imagesPerSec.toFixed(1)} img/s`),
+  });
+  progress.done();
+  process.stderr.write(`ganfit: step ${result.step}; generator weights in ${result.generatorPath}\n`);
+  return 0;
+}
+
+async function sample(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { out: { type: 'string', short: 'o' }, n: { type: 'string', short: 'n' }, seed: { type: 'string' }, weights: { type: 'string' } }, usage);
+  if (!values.out) throw usageError(`usage: ${usage}`);
+  const n = intOption(values.n as string | undefined, 'n', 8, 1);
+  const seed = intOption(values.seed as string | undefined, 'seed', 0);
+  await initEngine();
+  const generator = await loadTextureGenerator(values.weights as string | undefined).catch((e: Error) => {
+    throw usageError(`no texture generator to sample (${e.message.split('\n')[0]})`);
+  });
+  const model = await loadFaceModel();
+  const sampled = sampleTextures(generator, n, seed);
+  const R = sampled.resolution;
+  // Frontal render of each map on the mean head: neutral light, black background, 256×256.
+  const faceParts = model.parts.filter((p) => p.name === 'face');
+  const triangles = Uint32Array.from(faceParts.flatMap((p) => Array.from(model.triangles.subarray(3 * p.triangleStart, 3 * p.triangleEnd))));
+  const uvTriangles = Uint32Array.from(faceParts.flatMap((p) => Array.from(model.uvTriangles.subarray(3 * p.triangleStart, 3 * p.triangleEnd))));
+  const positions = modelPositions(model, { identity: [], expression: [] });
+  await withOutput(values.out as string, async (out) => {
+    for (const [k, map] of sampled.maps.entries()) {
+      const id = String(k).padStart(3, '0');
+      await out.write(`uv_${id}.png`, await encodePng({ width: R, height: R, data: map }));
+      const front = tf.tidy(() => {
+        const r = render(
+          { positions: tf.tensor2d(positions, [model.vertexCount, 3]), triangles, uvs: tf.tensor2d(model.uvs, [model.uvs.length / 2, 2]), uvTriangles },
+          { kind: 'perspective', rotation: [0, 0, 0], translation: [0, 2, 90], focal: 700 },
+          { position: [0, 0, 0], color: [1, 1, 1], ambient: [0.35, 0.35, 0.35] },
+          tf.div(tf.tensor3d(map, [R, R, 3], 'float32'), 255) as tf.Tensor3D,
+          { resolution: [256, 256] },
+        );
+        return Uint8Array.from(r.image.dataSync(), (v) => Math.max(0, Math.min(255, Math.round(v * 255))));
+      });
+      await out.write(`front_${id}.png`, await encodePng({ width: 256, height: 256, data: front }));
+    }
+  });
+  process.stderr.write(`ganfit: wrote ${n} samples to ${path.resolve(values.out as string)}\n`);
+  return 0;
+}
+
+export const textureCommand: Command = {
+  name: 'texture',
+  summary: 'texture GAN: dataset (UV maps from photos), train, sample',
+  usage,
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    if (sub === 'dataset') return dataset(rest);
+    if (sub === 'train') return train(rest);
+    if (sub === 'sample') return sample(rest);
+    throw usageError(`usage: ${usage}`);
+  },
+};
