@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tf } from '../engine/index.js';
 import { Rng } from './random.js';
-import { convSame, convSameConst, flipFilter, upsample2 } from './ops.js';
+import { bilinearUp2, convSame, convSameConst, flipFilter, upsample2 } from './ops.js';
 
 export interface GeneratorConfig {
   latentSize: number;
@@ -155,7 +155,7 @@ export function generatorForward(config: GeneratorConfig, params: ParamMap | Con
       h = tf.leakyRelu(tf.add(conv(h as tf.Tensor4D, `r${r}/conv/w`), get(`r${r}/conv/b`)), 0.2);
       if (r <= config.pixelNormMaxRes) h = pixelNorm(h);
       const y = tf.add(conv(h as tf.Tensor4D, `r${r}/rgb/w`), get(`r${r}/rgb/b`)) as tf.Tensor4D;
-      rgb = rgb === null ? y : tf.add(tf.image.resizeBilinear(rgb, [r, r], false, true), y) as tf.Tensor4D;
+      rgb = rgb === null ? y : tf.add(bilinearUp2(rgb), y) as tf.Tensor4D;
     }
     return rgb!;
   });

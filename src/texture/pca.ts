@@ -1,0 +1,222 @@
+/**
+ * PCA texture model, the linear baseline for the GAN: map = mean + Σ_i z_i·σ_i·u_i, z ~ N(0, I), with the same
+ * `TextureModel` interface (latent [B, D] → [B, R, R, 3] in [0, 1]).
+ *
+ * Fitted from the UV dataset's filled maps (the reader puts the mirrored texel, else the dataset mean, where a
+ * photo did not observe the face; docs/texture-gan.md, "PCA baseline"), so unobserved texels pull the components
+ * towards the mean rather than towards black. The top components come from randomized subspace iteration that
+ * streams the data in batches (never the N×N Gram or D×D covariance): Q ← orth(Σ_b X_bᵀ X_b Q), then an exact
+ * eigen-decomposition of the small covariance QᵀCQ.
+ */
+import { tf } from '../engine/index.js';
+import type { TextureModel } from './gan.js';
+import { Rng } from './random.js';
+
+/** What the fit needs from a dataset (UvDataset from src/training/uv-dataset-format.ts satisfies it). */
+export interface UvSource {
+  readonly resolution: number;
+  readonly size: number;
+  load(indices: number[]): Promise<{ images: tf.Tensor4D; masks: tf.Tensor4D }>;
+}
+
+export interface PcaFitOptions {
+  latentSize?: number;
+  /** Subspace iterations (each one pass over the data); default 3. */
+  iterations?: number;
+  /** Extra directions carried by the iteration and dropped at the end; default 8. */
+  oversample?: number;
+  batchSize?: number;
+  seed?: number;
+}
+
+export interface PcaTextureModel extends TextureModel {
+  /** Mean map, R·R·3 in [−1, 1]. */
+  readonly mean: Float32Array;
+  /** Standard deviation along each component, descending. */
+  readonly sigma: Float32Array;
+  /** Components scaled by σ, [latentSize, R·R·3] (row i = σ_i·u_i). */
+  readonly basis: tf.Tensor2D;
+}
+
+function cholesky(a: Float64Array, n: number): Float64Array {
+  const l = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * n + j]!;
+      for (let k = 0; k < j; k++) s -= l[i * n + k]! * l[j * n + k]!;
+      l[i * n + j] = i === j ? Math.sqrt(Math.max(s, 1e-12)) : s / l[j * n + j]!;
+    }
+  }
+  return l;
+}
+
+/** Inverse of the transposed lower-triangular L (an upper-triangular matrix), row-major n×n. */
+function invUpperFromLower(l: Float64Array, n: number): Float64Array {
+  // Solve Lᵀ X = I, i.e. X = (Lᵀ)⁻¹.
+  const x = new Float64Array(n * n);
+  for (let c = 0; c < n; c++) {
+    for (let i = n - 1; i >= 0; i--) {
+      let s = i === c ? 1 : 0;
+      for (let k = i + 1; k < n; k++) s -= l[k * n + i]! * x[k * n + c]!;
+      x[i * n + c] = s / l[i * n + i]!;
+    }
+  }
+  return x;
+}
+
+/** Symmetric eigen-decomposition (cyclic Jacobi). Returns eigenvalues and eigenvectors (columns), descending. */
+export function symmetricEigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
+  const m = Float64Array.from(a);
+  const v = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let off = 0;
+    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += m[p * n + q]! ** 2;
+    if (off < 1e-22) break;
+    for (let p = 0; p < n; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = m[p * n + q]!;
+        if (Math.abs(apq) < 1e-300) continue;
+        const theta = (m[q * n + q]! - m[p * n + p]!) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          const mkp = m[k * n + p]!;
+          const mkq = m[k * n + q]!;
+          m[k * n + p] = c * mkp - s * mkq;
+          m[k * n + q] = s * mkp + c * mkq;
+        }
+        for (let k = 0; k < n; k++) {
+          const mpk = m[p * n + k]!;
+          const mqk = m[q * n + k]!;
+          m[p * n + k] = c * mpk - s * mqk;
+          m[q * n + k] = s * mpk + c * mqk;
+        }
+        for (let k = 0; k < n; k++) {
+          const vkp = v[k * n + p]!;
+          const vkq = v[k * n + q]!;
+          v[k * n + p] = c * vkp - s * vkq;
+          v[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+    }
+  }
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => m[j * n + j]! - m[i * n + i]!);
+  const values = new Float64Array(n);
+  const vectors = new Float64Array(n * n);
+  order.forEach((src, dst) => {
+    values[dst] = m[src * n + src]!;
+    for (let k = 0; k < n; k++) vectors[k * n + dst] = v[k * n + src]!;
+  });
+  return { values, vectors };
+}
+
+/** Wrap a mean and σ-scaled basis as a texture model. */
+export function makePcaTextureModel(resolution: number, mean: Float32Array, sigma: Float32Array, basis: tf.Tensor2D): PcaTextureModel {
+  const meanT = tf.tensor2d(mean, [1, mean.length]);
+  const latentSize = basis.shape[0];
+  return {
+    latentSize, resolution, mean, sigma, basis,
+    generate: (z) => tf.tidy(() => {
+      if (z.shape[1] !== latentSize) throw new Error(`PCA texture: latent has ${z.shape[1]} entries, expected ${latentSize}`);
+      const flat = tf.add(tf.matMul(z, basis), meanT);
+      const maps = tf.reshape(flat, [z.shape[0], resolution, resolution, 3]);
+      return tf.clipByValue(tf.add(tf.mul(maps, 0.5), 0.5), 0, 1) as tf.Tensor4D;
+    }),
+    dispose: () => { basis.dispose(); meanT.dispose(); },
+  };
+}
+
+/** Fit the PCA model on every item of `source`. */
+export async function fitPcaTextureModel(source: UvSource, options: PcaFitOptions = {}): Promise<PcaTextureModel> {
+  const k = options.latentSize ?? 128;
+  const p = k + (options.oversample ?? 8);
+  const iterations = options.iterations ?? 3;
+  const bs = options.batchSize ?? 16;
+  const r = source.resolution;
+  const d = r * r * 3;
+  const n = source.size;
+  if (n < 2) throw new Error('fitPcaTextureModel: need at least two maps');
+
+  const batches: number[][] = [];
+  for (let s = 0; s < n; s += bs) batches.push(Array.from({ length: Math.min(bs, n - s) }, (_, i) => s + i));
+  const loadFlat = async (idx: number[]): Promise<tf.Tensor2D> => {
+    const { images, masks } = await source.load(idx);
+    masks.dispose();
+    const flat = tf.reshape(images, [idx.length, d]) as tf.Tensor2D;
+    images.dispose();
+    return flat;
+  };
+
+  // Pass 0: the mean.
+  let sum = tf.zeros([1, d]);
+  for (const b of batches) {
+    const x = await loadFlat(b);
+    const next = tf.tidy(() => tf.add(sum, tf.sum(x, 0, true)));
+    sum.dispose();
+    x.dispose();
+    sum = next;
+  }
+  const meanT = tf.tidy(() => tf.div(sum, n)) as tf.Tensor2D;
+  sum.dispose();
+
+  // Streaming product Zᵀ = Σ_b (X_b Q)ᵀ X_b = (XᵀX Q)ᵀ, [p, D]; everything as plain (untransposed) matmuls,
+  // which wasm runs fastest.
+  const cov = async (q: tf.Tensor2D): Promise<{ zt: tf.Tensor2D; small: Float64Array }> => {
+    let zt = tf.zeros([p, d]) as tf.Tensor2D;
+    let small = tf.zeros([p, p]);
+    for (const b of batches) {
+      const x = await loadFlat(b);
+      const next = tf.tidy(() => {
+        const xc = tf.sub(x, meanT);
+        const y = tf.matMul(xc, q); // [b, p]
+        const yt = tf.transpose(y);
+        return [tf.add(zt, tf.matMul(yt, xc)), tf.add(small, tf.matMul(yt, y))] as [tf.Tensor2D, tf.Tensor2D];
+      });
+      x.dispose();
+      zt.dispose();
+      small.dispose();
+      [zt, small] = next;
+    }
+    const s = Float64Array.from(small.dataSync());
+    small.dispose();
+    return { zt, small: s };
+  };
+  const orthonormal = (zt: tf.Tensor2D): tf.Tensor2D => {
+    const z = tf.transpose(zt) as tf.Tensor2D; // [D, p]
+    const gram = Float64Array.from(tf.tidy(() => tf.matMul(zt, z)).dataSync());
+    let tr = 0;
+    for (let i = 0; i < p; i++) tr += gram[i * p + i]!;
+    for (let i = 0; i < p; i++) gram[i * p + i]! += 1e-10 * tr + 1e-20; // keep it positive definite
+    const rinv = invUpperFromLower(cholesky(gram, p), p);
+    const q = tf.tidy(() => tf.matMul(z, tf.tensor2d(Float32Array.from(rinv), [p, p]))) as tf.Tensor2D;
+    z.dispose();
+    return q;
+  };
+
+  const rng = new Rng(options.seed ?? 1);
+  let q = tf.tensor2d(rng.normals(d * p), [d, p]);
+  for (let it = 0; it < iterations; it++) {
+    const { zt } = await cov(q);
+    q.dispose();
+    q = orthonormal(zt);
+    zt.dispose();
+  }
+  // Covariance in the subspace, QᵀXcᵀXcQ / (n − 1), and its eigen-decomposition.
+  const { zt, small } = await cov(q);
+  zt.dispose();
+  for (let i = 0; i < small.length; i++) small[i]! /= n - 1;
+  const { values, vectors } = symmetricEigen(small, p);
+  const sigma = new Float32Array(k);
+  const vk = new Float32Array(p * k);
+  for (let j = 0; j < k; j++) {
+    sigma[j] = Math.sqrt(Math.max(0, values[j]!));
+    for (let i = 0; i < p; i++) vk[i * k + j] = vectors[i * p + j]! * sigma[j]!;
+  }
+  const basis = tf.tidy(() => tf.transpose(tf.matMul(q, tf.tensor2d(vk, [p, k])))) as tf.Tensor2D; // [k, D]
+  q.dispose();
+  const mean = meanT.dataSync() as Float32Array;
+  meanT.dispose();
+  return makePcaTextureModel(r, Float32Array.from(mean), sigma, basis);
+}

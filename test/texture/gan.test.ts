@@ -1,0 +1,146 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { tf, initEngine } from '../../src/engine/index.js';
+import { Rng } from '../../src/texture/random.js';
+import { convSame, convSameConst, flipFilter, upsample2 } from '../../src/texture/ops.js';
+import {
+  decodeGeneratorWeights, encodeGeneratorWeights, generatorForward, generatorParamSpecs, initParams, loadTextureGenerator,
+  makeTextureGenerator, sampleTextures, TextureWeightsMissingError, type GeneratorConfig,
+} from '../../src/texture/gan.js';
+
+const tiny: GeneratorConfig = { latentSize: 6, resolution: 16, channels: [8, 6, 4], pixelNormMaxRes: 8 };
+
+/** Central-difference directional derivative of the scalar f at x along a random direction. */
+function fdCheck(f: (t: tf.Tensor) => tf.Scalar, x: tf.Tensor, h: number, tol: number, seed: number): void {
+  const g = tf.grad(f)(x);
+  const dir = tf.tensor(new Rng(seed).normals(x.size), x.shape);
+  const analytic = tf.sum(tf.mul(g, dir)).dataSync()[0]!;
+  const fp = f(tf.add(x, tf.mul(dir, h))).dataSync()[0]!;
+  const fm = f(tf.sub(x, tf.mul(dir, h))).dataSync()[0]!;
+  const numeric = (fp - fm) / (2 * h);
+  assert.ok(Math.abs(analytic - numeric) < tol * (Math.abs(numeric) + 1e-3), `analytic ${analytic} vs numeric ${numeric}`);
+  tf.dispose([g, dir]);
+}
+
+test('convSame, convSameConst and upsample2 gradients match finite differences (cpu float32, wasm)', async () => {
+  for (const backend of ['cpu', 'wasm'] as const) {
+    await initEngine({ backend });
+    tf.tidy(() => {
+      const rng = new Rng(5);
+      const x = tf.tensor(rng.normals(2 * 5 * 6 * 3), [2, 5, 6, 3]) as tf.Tensor4D;
+      const w = tf.tensor(rng.normals(3 * 3 * 3 * 4), [3, 3, 3, 4]) as tf.Tensor4D;
+      const w1 = tf.tensor(rng.normals(1 * 1 * 3 * 2), [1, 1, 3, 2]) as tf.Tensor4D;
+      const probe = tf.tensor(rng.normals(2 * 5 * 6 * 4), [2, 5, 6, 4]);
+      const probe1 = tf.tensor(rng.normals(2 * 5 * 6 * 2), [2, 5, 6, 2]);
+      // Reference values: tfjs's own conv2d.
+      const ref = tf.conv2d(x, w, 1, 'same');
+      assert.ok(tf.max(tf.abs(tf.sub(convSame(x, w), ref))).dataSync()[0]! < 1e-5);
+      fdCheck((t) => tf.sum(tf.mul(tf.square(convSame(t as tf.Tensor4D, w)), probe)), x, 1e-2, 2e-2, 1);
+      fdCheck((t) => tf.sum(tf.mul(tf.square(convSame(x, t as tf.Tensor4D)), probe)), w, 1e-2, 2e-2, 2);
+      fdCheck((t) => tf.sum(tf.mul(tf.square(convSame(t as tf.Tensor4D, w1)), probe1)), x, 1e-2, 2e-2, 3);
+      const wf = flipFilter(w); // made outside the differentiated function: it must outlive the backward pass
+      fdCheck((t) => tf.sum(tf.mul(tf.square(convSameConst(t as tf.Tensor4D, w, wf)), probe)), x, 1e-2, 2e-2, 4);
+      // Against tfjs's own gradients too.
+      const gMine = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(convSame(a as tf.Tensor4D, b as tf.Tensor4D), probe)))([x, w]);
+      if (backend === 'cpu') {
+        const gRef = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), probe)))([x, w]);
+        for (let i = 0; i < 2; i++) assert.ok(tf.max(tf.abs(tf.sub(gMine[i]!, gRef[i]!))).dataSync()[0]! < 1e-4);
+      }
+      const up = upsample2(x);
+      assert.ok(tf.max(tf.abs(tf.sub(up, tf.image.resizeNearestNeighbor(x, [10, 12])))).dataSync()[0]! === 0);
+      fdCheck((t) => tf.sum(tf.mul(tf.square(upsample2(t as tf.Tensor4D)), tf.ones([2, 10, 12, 3]).mul(tf.range(0, 3).reshape([1, 1, 1, 3])))), x, 1e-2, 2e-2, 5);
+    });
+  }
+  await initEngine();
+});
+
+test('generator: shapes, range, latent gradient vs finite differences, no leaks', async () => {
+  await initEngine();
+  const params = initParams(generatorParamSpecs(tiny), new Rng(2), false);
+  const gen = makeTextureGenerator(tiny, params);
+  const z = tf.tensor2d(new Rng(3).normals(2 * 6), [2, 6]);
+  const y = gen.generate(z);
+  assert.deepEqual(y.shape, [2, 16, 16, 3]);
+  const [lo, hi] = [y.min().dataSync()[0]!, y.max().dataSync()[0]!];
+  assert.ok(lo >= 0 && hi <= 1 && hi > lo);
+  // Constant (fitting) path equals the trainable path.
+  const a = gen.forward(z);
+  const b = generatorForward(tiny, params, z);
+  assert.ok(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]! < 1e-5);
+  const probe = tf.tensor(new Rng(9).normals(2 * 16 * 16 * 3), [2, 16, 16, 3]);
+  // Small step: leaky-ReLU kinks make the map piecewise linear at the 1e-2 scale of a tiny random network.
+  fdCheck((t) => tf.sum(tf.mul(gen.forward(t as tf.Tensor2D), probe)), z, 1e-3, 3e-2, 7);
+  tf.dispose([y, a, b]);
+  // Leak check around forward + backward, both paths.
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 2; i++) {
+    const g1 = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(gen.forward(t as tf.Tensor2D), probe)))(z);
+    const g2 = tf.grads((t: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(generatorForward(tiny, { ...params, 'r8/conv/w': w }, t as tf.Tensor2D), probe)))([z, params['r8/conv/w']!]);
+    tf.dispose([g1, ...g2]);
+  }
+  assert.equal(tf.memory().numTensors, before);
+  gen.dispose();
+  tf.dispose([z, probe]);
+});
+
+test('weights file: round trip (bin and folder), missing weights throw a catchable error', async () => {
+  await initEngine();
+  const dir = await mkdtemp(path.join(tmpdir(), 'ganfit-gan-'));
+  try {
+    const params = initParams(generatorParamSpecs(tiny), new Rng(4), false);
+    const bytes = encodeGeneratorWeights(tiny, params, { note: 'test' });
+    const file = path.join(dir, 'g.bin');
+    await writeFile(file, bytes);
+    const { header, data } = decodeGeneratorWeights(bytes);
+    await mkdir(path.join(dir, 'folder'));
+    await writeFile(path.join(dir, 'folder', 'model.json'), JSON.stringify(header));
+    await writeFile(path.join(dir, 'folder', 'weights.bin'), new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    const ref = makeTextureGenerator(tiny, params);
+    const z = tf.tensor2d(new Rng(1).normals(12), [2, 6]);
+    for (const src of [file, path.join(dir, 'folder')]) {
+      const g = await loadTextureGenerator(src);
+      assert.equal(g.latentSize, 6);
+      assert.deepEqual(g.info, { note: 'test' });
+      assert.equal(tf.max(tf.abs(tf.sub(g.generate(z), ref.generate(z)))).dataSync()[0], 0);
+      g.dispose();
+    }
+    await assert.rejects(loadTextureGenerator(path.join(dir, 'none.bin')), TextureWeightsMissingError);
+    // Seeded sampling is reproducible.
+    const s1 = sampleTextures(ref, 5, 42);
+    const s2 = sampleTextures(ref, 5, 42);
+    assert.equal(s1.maps.length, 5);
+    assert.equal(s1.maps[0]!.length, 16 * 16 * 3);
+    assert.deepEqual(s1.maps[4], s2.maps[4]);
+    assert.notDeepEqual(s1.maps[0], s1.maps[1]);
+    ref.dispose();
+    z.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('default loader path: shipped weights or a TextureWeightsMissingError', async () => {
+  await initEngine();
+  try {
+    const g = await loadTextureGenerator();
+    assert.ok(g.latentSize >= 128 && g.resolution >= 256);
+    g.dispose();
+  } catch (e) {
+    assert.ok(e instanceof TextureWeightsMissingError, String(e));
+  }
+});
+
+test('bilinearUp2 equals resizeBilinear (half-pixel centres) and its gradient matches finite differences', async () => {
+  await initEngine();
+  const { bilinearUp2 } = await import('../../src/texture/ops.js');
+  tf.tidy(() => {
+    const x = tf.tensor(new Rng(8).normals(2 * 4 * 5 * 3), [2, 4, 5, 3]) as tf.Tensor4D;
+    const ref = tf.image.resizeBilinear(x, [8, 10], false, true);
+    assert.ok(tf.max(tf.abs(tf.sub(bilinearUp2(x), ref))).dataSync()[0]! < 1e-5);
+    const probe = tf.tensor(new Rng(9).normals(2 * 8 * 10 * 3), [2, 8, 10, 3]);
+    fdCheck((t) => tf.sum(tf.mul(tf.square(bilinearUp2(t as tf.Tensor4D)), probe)), x, 1e-2, 2e-2, 10);
+  });
+});
