@@ -38,32 +38,6 @@ export interface PcaTextureModel extends TextureModel {
   readonly basis: tf.Tensor2D;
 }
 
-function cholesky(a: Float64Array, n: number): Float64Array {
-  const l = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = a[i * n + j]!;
-      for (let k = 0; k < j; k++) s -= l[i * n + k]! * l[j * n + k]!;
-      l[i * n + j] = i === j ? Math.sqrt(Math.max(s, 1e-12)) : s / l[j * n + j]!;
-    }
-  }
-  return l;
-}
-
-/** Inverse of the transposed lower-triangular L (an upper-triangular matrix), row-major n×n. */
-function invUpperFromLower(l: Float64Array, n: number): Float64Array {
-  // Solve Lᵀ X = I, i.e. X = (Lᵀ)⁻¹.
-  const x = new Float64Array(n * n);
-  for (let c = 0; c < n; c++) {
-    for (let i = n - 1; i >= 0; i--) {
-      let s = i === c ? 1 : 0;
-      for (let k = i + 1; k < n; k++) s -= l[k * n + i]! * x[k * n + c]!;
-      x[i * n + c] = s / l[i * n + i]!;
-    }
-  }
-  return x;
-}
-
 /** Symmetric eigen-decomposition (cyclic Jacobi). Returns eigenvalues and eigenvectors (columns), descending. */
 export function symmetricEigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
   const m = Float64Array.from(a);
@@ -185,12 +159,19 @@ export async function fitPcaTextureModel(source: UvSource, options: PcaFitOption
   };
   const orthonormal = (zt: tf.Tensor2D): tf.Tensor2D => {
     const z = tf.transpose(zt) as tf.Tensor2D; // [D, p]
-    const gram = Float64Array.from(tf.tidy(() => tf.matMul(zt, z)).dataSync());
-    let tr = 0;
-    for (let i = 0; i < p; i++) tr += gram[i * p + i]!;
-    for (let i = 0; i < p; i++) gram[i * p + i]! += 1e-10 * tr + 1e-20; // keep it positive definite
-    const rinv = invUpperFromLower(cholesky(gram, p), p);
-    const q = tf.tidy(() => tf.matMul(z, tf.tensor2d(Float32Array.from(rinv), [p, p]))) as tf.Tensor2D;
+    const gramT = tf.matMul(zt, z);
+    const gram = Float64Array.from(gramT.dataSync());
+    gramT.dispose();
+    // Q = Z V Λ^(-1/2) from the eigen-decomposition of the Gram matrix ZᵀZ = V Λ Vᵀ (stable where Cholesky QR
+    // breaks down on nearly collinear columns); directions below float32 resolution are dropped (zero columns).
+    const { values, vectors } = symmetricEigen(gram, p);
+    const top = Math.max(values[0]!, 1e-30);
+    const mix = new Float32Array(p * p);
+    for (let j = 0; j < p; j++) {
+      const inv = values[j]! > 1e-6 * top ? 1 / Math.sqrt(values[j]!) : 0;
+      for (let i = 0; i < p; i++) mix[i * p + j] = vectors[i * p + j]! * inv;
+    }
+    const q = tf.tidy(() => tf.matMul(z, tf.tensor2d(mix, [p, p]))) as tf.Tensor2D;
     z.dispose();
     return q;
   };
