@@ -55,11 +55,13 @@ export function edgeAdjacency(triangles: Uint32Array): Int32Array {
   return adj;
 }
 
-/** One silhouette crossing found by the forward pass (recomputed quantities are derived from these). */
-interface Crossings {
+/** The silhouette crossings found by {@link findCrossings} (recomputed quantities are derived from these). */
+export interface Crossings {
   count: number;
   /** Per crossing: view, nearer pixel, farther pixel (indices into [B·H·W]), triangle, edge. */
   data: Int32Array;
+  /** Per crossing: the fraction t along the segment from the nearer pixel centre. */
+  frac: Float64Array;
 }
 
 function screen(clip: ClipData, cb: number, v: number, H: number, W: number): [number, number, number] {
@@ -67,28 +69,62 @@ function screen(clip: ClipData, cb: number, v: number, H: number, W: number): [n
   return [(clip.data[o] / w + 1) * (W / 2) - 0.5, (clip.data[o + 1] / w + 1) * (H / 2) - 0.5, w];
 }
 
-/** Screen-space signed area of triangle t from per-view screen coordinates (NaN if a vertex has w ≤ 0). */
-function signedArea(sx: Float64Array, sy: Float64Array, sw: Float64Array, tr: Uint32Array, t: number): number {
-  const i0 = tr[3 * t], i1 = tr[3 * t + 1], i2 = tr[3 * t + 2];
-  if (!(sw[i0] > 0 && sw[i1] > 0 && sw[i2] > 0)) return NaN;
-  return (sx[i1] - sx[i0]) * (sy[i2] - sy[i0]) - (sy[i1] - sy[i0]) * (sx[i2] - sx[i0]);
-}
-
 /** Edge function e(P) = (b − a) × (P − a). */
 const edgeFn = (ax: number, ay: number, bx: number, by: number, px: number, py: number) => (bx - ax) * (py - ay) - (by - ay) * (px - ax);
 
-/** Forward kernel: out = color + Σ crossings; returns the crossings for the backward pass. */
-export function antialiasKernel(color: Num, C: number, raster: Raster, clip: ClipData, adj: Int32Array, out: Num): Crossings {
+/** Scratch buffers of {@link findCrossings}, reused between calls (grown as needed). */
+const scratch = { sx: new Float64Array(0), sy: new Float64Array(0), sw: new Float64Array(0), silhouette: new Uint8Array(0) };
+
+/**
+ * Per view and triangle, which edges are silhouette edges (bit k for edge k): a mesh boundary, or an edge whose
+ * neighbour faces the other way (or is degenerate / behind the camera) in this view.
+ */
+function silhouetteEdges(sx: Float64Array, sy: Float64Array, sw: Float64Array, tr: Uint32Array, adj: Int32Array, out: Uint8Array): void {
+  const T = tr.length / 3;
+  // Facing: sign of the screen-space signed area, 0 when degenerate or a vertex has w ≤ 0 (stored in out first).
+  for (let t = 0; t < T; t++) {
+    const i0 = tr[3 * t], i1 = tr[3 * t + 1], i2 = tr[3 * t + 2];
+    let f = 0;
+    if (sw[i0] > 0 && sw[i1] > 0 && sw[i2] > 0) {
+      const a = (sx[i1] - sx[i0]) * (sy[i2] - sy[i0]) - (sy[i1] - sy[i0]) * (sx[i2] - sx[i0]);
+      f = a > 0 ? 1 : a < 0 ? 2 : 0;
+    }
+    out[t] = f;
+  }
+  // Bits 2..4: silhouette edges (facing kept in bits 0..1 while neighbours still read it).
+  for (let t = 0; t < T; t++) {
+    const ft = out[t] & 3;
+    let m = 0;
+    for (let k = 0; k < 3; k++) {
+      const nb = adj[3 * t + k];
+      if (nb < 0 || ft === 0 || (out[nb] & 3) !== ft) m |= 4 << k;
+    }
+    out[t] |= m;
+  }
+}
+
+/**
+ * Find the silhouette crossings between neighbouring pixel centres (see the module comment): for each pair with
+ * different triangles, the nearer triangle's first silhouette edge (k = 0, 1, 2) that crosses the segment.
+ */
+export function findCrossings(raster: Raster, clip: ClipData, adj: Int32Array): Crossings {
   const { batch: B, height: H, width: W, triangleId: ids, depth } = raster;
   const P = H * W;
-  out.set(color);
-  let data = new Int32Array(1024);
+  let data = new Int32Array(1024), frac = new Float64Array(256);
   let count = 0;
-  const tr = clip.triangles;
+  const tr = clip.triangles, T = tr.length / 3, Vc = clip.vertexCount;
+  if (scratch.sx.length < Vc) scratch.sx = new Float64Array(Vc), scratch.sy = new Float64Array(Vc), scratch.sw = new Float64Array(Vc);
+  if (scratch.silhouette.length < T) scratch.silhouette = new Uint8Array(T);
+  const { sx, sy, sw, silhouette: sil } = scratch;
+  const hw = W / 2, hh = H / 2;
   for (let b = 0; b < B; b++) {
-    const cb = clip.batched ? b * clip.vertexCount * 4 : 0;
-    const Vc = clip.vertexCount, sx = new Float64Array(Vc), sy = new Float64Array(Vc), sw = new Float64Array(Vc);
-    for (let v = 0; v < Vc; v++) [sx[v], sy[v], sw[v]] = screen(clip, cb, v, H, W);
+    const cb = clip.batched ? b * Vc * 4 : 0;
+    const c = clip.data;
+    for (let v = 0; v < Vc; v++) {
+      const o = cb + 4 * v, w = c[o + 3];
+      sx[v] = (c[o] / w + 1) * hw - 0.5; sy[v] = (c[o + 1] / w + 1) * hh - 0.5; sw[v] = w;
+    }
+    silhouetteEdges(sx, sy, sw, tr, adj, sil);
     for (let dir = 0; dir < 2; dir++) {
       const step = dir === 0 ? 1 : W;
       for (let y = 0; y < H - dir; y++) {
@@ -97,34 +133,31 @@ export function antialiasKernel(color: Num, C: number, raster: Raster, clip: Cli
           const tp = ids[p], tq = ids[q];
           if (tp === tq) continue;
           const pNear = tq < 0 || (tp >= 0 && depth[p] <= depth[q]);
-          const near = pNear ? p : q, far = pNear ? q : p, t = ids[near];
-          const nx = (near - b * P) % W, ny = ((near - b * P - nx) / W) | 0, fx = (far - b * P) % W, fy = ((far - b * P - fx) / W) | 0;
-          let areaT = NaN;
+          const near = pNear ? p : q, t = ids[near];
+          const mask = sil[t] >> 2;
+          if (mask === 0) continue;
+          const far = pNear ? q : p;
+          const nx = pNear ? x : x + (1 - dir), ny = pNear ? y : y + dir, fx = pNear ? x + (1 - dir) : x, fy = pNear ? y + dir : y;
           for (let k = 0; k < 3; k++) {
-            const nb = adj[3 * t + k];
-            if (nb >= 0) {
-              if (areaT !== areaT) areaT = signedArea(sx, sy, sw, tr, t);
-              const areaN = signedArea(sx, sy, sw, tr, nb);
-              if (areaN === areaN && areaN * areaT > 0) continue; // same facing: not a silhouette
-            }
-            const va = tr[3 * t + k], vb = tr[3 * t + ((k + 1) % 3)];
+            if (!((mask >> k) & 1)) continue;
+            const va = tr[3 * t + k], vb = tr[3 * t + (k === 2 ? 0 : k + 1)];
             const ax = sx[va], ay = sy[va], bx = sx[vb], by = sy[vb];
             const en = edgeFn(ax, ay, bx, by, nx, ny), ef = edgeFn(ax, ay, bx, by, fx, fy);
             if (!(en * ef < 0)) continue;
             // The crossing must lie on the edge: a and b on either side of the pixel-pair line.
             const da = (fx - nx) * (ay - ny) - (fy - ny) * (ax - nx), db = (fx - nx) * (by - ny) - (fy - ny) * (bx - nx);
             if (da * db > 0) continue;
-            const tc = en / (en - ef);
-            const toNear = tc < 0.5;
-            const alpha = toNear ? 0.5 - tc : tc - 0.5;
-            const dst = toNear ? near : far, src = toNear ? far : near;
-            for (let c = 0; c < C; c++) out[dst * C + c] += alpha * (color[src * C + c] - color[dst * C + c]);
             if (count * 5 + 5 > data.length) {
               const grown = new Int32Array(data.length * 2);
               grown.set(data);
               data = grown;
+              const gf = new Float64Array(frac.length * 2);
+              gf.set(frac);
+              frac = gf;
             }
-            data.set([b, near, far, t, k], count * 5);
+            const o = count * 5;
+            data[o] = b; data[o + 1] = near; data[o + 2] = far; data[o + 3] = t; data[o + 4] = k;
+            frac[count] = en / (en - ef);
             count++;
             break;
           }
@@ -132,7 +165,27 @@ export function antialiasKernel(color: Num, C: number, raster: Raster, clip: Cli
       }
     }
   }
-  return { count, data };
+  return { count, data, frac };
+}
+
+/** out += the crossings' blends of `color` (out must already hold a copy of color). */
+export function applyCrossings(color: Num, C: number, cr: Crossings, out: Num): void {
+  const { data, frac } = cr;
+  for (let e = 0; e < cr.count; e++) {
+    const near = data[5 * e + 1], far = data[5 * e + 2], tc = frac[e];
+    const toNear = tc < 0.5;
+    const alpha = toNear ? 0.5 - tc : tc - 0.5;
+    const dst = (toNear ? near : far) * C, src = (toNear ? far : near) * C;
+    for (let c = 0; c < C; c++) out[dst + c] += alpha * (color[src + c] - color[dst + c]);
+  }
+}
+
+/** Forward kernel: out = color + Σ crossings; returns the crossings for the backward pass. */
+export function antialiasKernel(color: Num, C: number, raster: Raster, clip: ClipData, adj: Int32Array, out: Num): Crossings {
+  const cr = findCrossings(raster, clip, adj);
+  out.set(color);
+  applyCrossings(color, C, cr, out);
+  return cr;
 }
 
 /** Backward kernel: gColor (zeroed or not, accumulated) and gClip (accumulated, may be null). */
@@ -142,7 +195,7 @@ export function antialiasBackwardKernel(color: Num, C: number, raster: Raster, c
   for (let i = 0; i < dy.length; i++) gColor[i] += dy[i];
   const tr = clip.triangles;
   for (let e = 0; e < crossings.count; e++) {
-    const [b, near, far, t, k] = crossings.data.subarray(5 * e, 5 * e + 5);
+    const d = crossings.data, b = d[5 * e], near = d[5 * e + 1], far = d[5 * e + 2], t = d[5 * e + 3], k = d[5 * e + 4];
     const cb = clip.batched ? b * clip.vertexCount * 4 : 0;
     const nx = (near - b * P) % W, ny = ((near - b * P - nx) / W) | 0, fx = (far - b * P) % W, fy = ((far - b * P - fx) / W) | 0;
     const va = tr[3 * t + k], vb = tr[3 * t + ((k + 1) % 3)];

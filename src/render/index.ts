@@ -5,4 +5,4 @@ export { interpolate } from './interpolate.js';
 export { sampleTexture, type TextureOptions } from './texture.js';
 export { vertexNormals, srgbToLinear, linearToSrgb, shadePhong, shadeSH, shBasis, type PointLight } from './shade.js';
 export { antialias, edgeAdjacency } from './antialias.js';
-export { render, type RenderMesh, type RenderOptions, type Rendered, type SHLight } from './render.js';
+export { render, renderComposed, type RenderMesh, type RenderOptions, type Rendered, type SHLight } from './render.js';

@@ -46,6 +46,12 @@ export function readClip(clip: ClipInput, batchHint?: number): { data: Float32Ar
   return { data: clip, batch: b, batched: batchHint !== undefined, vertexCount: clip.length / (4 * b) };
 }
 
+/** Per-vertex screen data and per-triangle edge coefficients, reused between calls (grown as needed). */
+const scratch = {
+  sx: new Float64Array(0), sy: new Float64Array(0), sz: new Float64Array(0), sw: new Float64Array(0),
+  ok: new Uint8Array(0), edges: new Float64Array(0),
+};
+
 /**
  * Rasterise triangles given in clip space.
  * @param clipPositions [V,4] or [B,V,4] (typed array: [V,4] unless `batch` is given).
@@ -69,12 +75,13 @@ export function rasterize(
   const triangleId = new Int32Array(B * P).fill(-1);
   const bary = new Float32Array(B * P * 2);
   const depth = new Float32Array(B * P).fill(Infinity);
-  const sx = new Float64Array(V), sy = new Float64Array(V), sz = new Float64Array(V), sw = new Float64Array(V);
-  const ok = new Uint8Array(V);
+  if (scratch.sx.length < V) {
+    scratch.sx = new Float64Array(V); scratch.sy = new Float64Array(V); scratch.sz = new Float64Array(V);
+    scratch.sw = new Float64Array(V); scratch.ok = new Uint8Array(V);
+  }
+  if (scratch.edges.length < 9 * T) scratch.edges = new Float64Array(9 * T);
+  const { sx, sy, sz, sw, ok, edges } = scratch;
   const hw = W / 2, hh = H / 2;
-  // Per-triangle edge coefficients, kept for the resolve pass.
-  const edges = new Float64Array(T * 9);
-  const valid = new Uint8Array(T);
   for (let b = 0; b < B; b++) {
     const cb = b * V * 4;
     for (let v = 0; v < V; v++) {
@@ -89,7 +96,6 @@ export function rasterize(
     const zbuf = depth.subarray(b * P, (b + 1) * P);
     const ids = triangleId.subarray(b * P, (b + 1) * P);
     for (let t = 0; t < T; t++) {
-      valid[t] = 0;
       const i0 = triangles[3 * t], i1 = triangles[3 * t + 1], i2 = triangles[3 * t + 2];
       if (!ok[i0] || !ok[i1] || !ok[i2]) continue;
       const x0 = sx[i0], y0 = sy[i0], x1 = sx[i1], y1 = sy[i1], x2 = sx[i2], y2 = sy[i2];
@@ -102,7 +108,6 @@ export function rasterize(
       setEdge(edges, e, i1, x1, y1, i2, x2, y2, s);
       setEdge(edges, e + 3, i2, x2, y2, i0, x0, y0, s);
       setEdge(edges, e + 6, i0, x0, y0, i1, x1, y1, s);
-      valid[t] = 1;
       let xmin = Math.ceil(Math.min(x0, x1, x2)), xmax = Math.floor(Math.max(x0, x1, x2));
       let ymin = Math.ceil(Math.min(y0, y1, y2)), ymax = Math.floor(Math.max(y0, y1, y2));
       if (xmin < 0) xmin = 0;

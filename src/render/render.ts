@@ -1,14 +1,22 @@
 /**
- * `render()`: the ops composed once (camera → clip → rasterize → interpolate → texture → shade → antialias).
- * Every piece is usable alone; this file only wires them together.
+ * `render()`: camera → clip → rasterize → one fused kernel over the covered pixels (interpolate → texture → shade →
+ * gamma → composite → antialias, fused.ts) with a hand-written backward. `renderComposed()` wires the small ops
+ * together instead (same signature and outputs; the reference the fused path is tested against).
  */
 import { tf } from '../engine/index.js';
 import { modelToCamera, toClip, type Camera, type Resolution } from './camera.js';
 import { rasterize, rasterMask, type Raster } from './rasterize.js';
 import { interpolate } from './interpolate.js';
-import { sampleTexture, type TextureOptions } from './texture.js';
+import { sampleTexture, buildPyramid, type TextureOptions } from './texture.js';
 import { vertexNormals, srgbToLinear, linearToSrgb, shadePhong, shadeSH, type PointLight } from './shade.js';
-import { antialias as antialiasOp } from './antialias.js';
+import { antialias as antialiasOp, edgeAdjacency, antialiasBackwardKernel } from './antialias.js';
+import { customOp } from './custom.js';
+import type { ClipData } from './interpolate.js';
+import type { Level } from './texture.js';
+import {
+  acquireWorkspace, releaseWorkspace, fusedForward, fusedBackward, interpolateCompactBackward,
+  type FusedScene, type FusedLight, type FusedAlbedo, type FusedGrads, type Coverage,
+} from './fused.js';
 
 /** What render() needs of a mesh: tensors where gradients are wanted, typed arrays for topology. */
 export interface RenderMesh {
@@ -58,10 +66,10 @@ export interface Rendered {
 }
 
 /**
- * Render a mesh from one camera or several (batch). `light` null renders the albedo unlit.
- * Shading happens in linear light (sRGB albedo decoded with γ 2.2, result re-encoded).
+ * The composed small ops (rasterize, interpolate, sampleTexture, srgbToLinear, shadePhong / shadeSH,
+ * linearToSrgb, antialias): same signature and outputs as {@link render}, slower; the reference for tests.
  */
-export function render(mesh: RenderMesh, camera: Camera | Camera[], light: PointLight | SHLight | null, texture: tf.Tensor3D | null, options: RenderOptions): Rendered {
+export function renderComposed(mesh: RenderMesh, camera: Camera | Camera[], light: PointLight | SHLight | null, texture: tf.Tensor3D | null, options: RenderOptions): Rendered {
   const res = options.resolution;
   let raster: Raster | undefined;
   const out = tf.tidy(() => {
@@ -89,4 +97,165 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
     };
   });
   return { ...out, raster: raster! };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The fused path
+
+const t1 = (p: ArrayLike<number> | tf.Tensor): tf.Tensor => (p instanceof tf.Tensor ? p : tf.tensor1d(Array.from(p)));
+const t0 = (p: number | tf.Tensor): tf.Tensor => (p instanceof tf.Tensor ? p : tf.scalar(p));
+const f32 = (t: tf.Tensor) => t.dataSync() as Float32Array;
+
+/** A tensor holding `a`: on wasm tf.tensor copies into the wasm heap, so `a` may be reused; elsewhere copy it. */
+function tensorOf(a: Float32Array | Float64Array, shape: number[]): tf.Tensor {
+  return tf.tensor(tf.getBackend() === 'wasm' ? (a as Float32Array) : Float32Array.from(a), shape);
+}
+
+/** Zeroed gradient buffers reused between calls (wasm copies them into tensors at once). */
+const gradScratch = new Map<string, Float32Array>();
+function gradBuffer(key: string, n: number): Float32Array {
+  if (tf.getBackend() !== 'wasm') return new Float32Array(n);
+  let b = gradScratch.get(key);
+  if (!b || b.length < n) gradScratch.set(key, (b = new Float32Array(n)));
+  const v = b.length === n ? b : b.subarray(0, n);
+  v.fill(0);
+  return v;
+}
+
+/** Texture data (and pyramid) per tensor data id: tensors are immutable, so a texture read once is reused. */
+const textureCache = new WeakMap<object, { data: Float32Array; pyramid: Level[] | null }>();
+function texturePyramid(t: tf.Tensor, mip: boolean): Level[] {
+  const key = t.dataId as object;
+  let e = textureCache.get(key);
+  if (!e) textureCache.set(key, (e = { data: f32(t), pyramid: null }));
+  const [h, w, C] = t.shape;
+  if (!mip) return [{ data: e.data, h, w }];
+  return (e.pyramid ??= buildPyramid(e.data, h, w, C, Float32Array));
+}
+
+/** True while a gradient tape is recording (then the backward pass will need the forward's buffers). */
+function tapeRecording(): boolean {
+  const state = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state;
+  return state?.gradientDepth === undefined ? true : state.gradientDepth > 0;
+}
+
+/**
+ * Render a mesh from one camera or several (batch). `light` null renders the albedo unlit.
+ * Shading happens in linear light (sRGB albedo decoded with γ 2.2, result re-encoded). Runs the fused kernel of
+ * fused.ts over the covered pixels; outputs and gradients equal {@link renderComposed}'s (up to float rounding).
+ */
+export function render(mesh: RenderMesh, camera: Camera | Camera[], light: PointLight | SHLight | null, texture: tf.Tensor3D | null, options: RenderOptions): Rendered {
+  const res = options.resolution;
+  const [H, W] = res;
+  const cams = Array.isArray(camera) ? camera : [camera];
+  const batched = Array.isArray(camera), B = cams.length, D = B * H * W;
+  if (texture && (!mesh.uvs || !mesh.uvTriangles)) throw new Error('render: a texture needs mesh.uvs and mesh.uvTriangles');
+  if (!texture && !mesh.colors) throw new Error('render: give a texture or mesh.colors');
+  if (texture && texture.shape[2] !== 3) throw new Error(`render: the texture must have 3 channels, got ${texture.shape[2]}`);
+  const bgT = options.background;
+  if (bgT && !((bgT.rank === 3 || (bgT.rank === 4 && bgT.shape[0] === B)) && bgT.shape[bgT.rank - 3] === H && bgT.shape[bgT.rank - 2] === W && bgT.shape[bgT.rank - 1] === 3)) {
+    throw new Error(`render: background must be [${H},${W},3]${batched ? ` or [${B},${H},${W},3]` : ''}, got [${bgT.shape}]`);
+  }
+  const px = (c: number) => (batched ? [B, H, W, c] : [H, W, c]);
+  let raster!: Raster;
+  let release: (() => void) | null = null;
+  const out = tf.tidy(() => {
+    const camPer = cams.map((c) => modelToCamera(mesh.positions, c));
+    const cam = batched ? tf.stack(camPer) : camPer[0];
+    const clipPer = camPer.map((p, i) => toClip(p, cams[i], res));
+    const clip = batched ? tf.stack(clipPer) : clipPer[0];
+    const clipData = f32(clip);
+    raster = rasterize(clipData, mesh.triangles, res, { cull: options.cull ?? 'back', batch: batched ? B : undefined });
+    const normals = mesh.normals
+      ? (batched ? tf.stack(cams.map((c) => modelToCamera(mesh.normals!, { ...c, translation: [0, 0, 0] }))) : modelToCamera(mesh.normals, { ...cams[0], translation: [0, 0, 0] }))
+      : vertexNormals(cam, mesh.triangles);
+    const aa = options.antialias !== false;
+    const V = mesh.positions.shape[0];
+    const clipInfo: ClipData = { data: clipData, batched, vertexCount: V, triangles: mesh.triangles };
+    const inputs: tf.Tensor[] = [clip, cam, normals];
+    if (texture) inputs.push(mesh.uvs!, texture);
+    else inputs.push(mesh.colors!);
+    const lightIn: tf.Tensor[] = light === null ? [] : 'sh' in light ? [light.sh] : [t1(light.position), t1(light.color), t1(light.ambient), t0(light.specular ?? 0.2)];
+    inputs.push(...lightIn);
+    if (bgT) inputs.push(bgT);
+    let scene!: FusedScene;
+    let cov!: Coverage;
+    let crossings: ReturnType<typeof fusedForward>['crossings'] = null;
+    let ws!: ReturnType<typeof acquireWorkspace>;
+    const image = customOp((...args: tf.Tensor[]) => {
+      const ts = args.slice(0, inputs.length); // customGrad appends its `save` function
+      const albedo: FusedAlbedo = texture
+        ? { kind: 'texture', uvs: f32(ts[3]), uvTriangles: mesh.uvTriangles!, pyramid: texturePyramid(ts[4], options.textureFilter === 'mip'), mip: options.textureFilter === 'mip' }
+        : { kind: 'colors', colors: f32(ts[3]) };
+      const li = texture ? 5 : 4;
+      let L: FusedLight = { kind: 'none' };
+      if (light !== null && 'sh' in light) L = { kind: 'sh', coeffs: f32(ts[li]) };
+      else if (light !== null) L = { kind: 'phong', position: f32(ts[li]), color: f32(ts[li + 1]), ambient: f32(ts[li + 2]), specular: f32(ts[li + 3]), shininess: light.shininess ?? 20 };
+      scene = {
+        clip: clipInfo, cam: f32(ts[1]), normals: f32(ts[2]), albedo, light: L,
+        background: bgT ? f32(ts[ts.length - 1]) : null, bgBatched: !!bgT && bgT.rank === 4,
+        adjacency: aa ? edgeAdjacency(mesh.triangles) : null,
+      };
+      ws = acquireWorkspace(Float32Array);
+      const fw = fusedForward(scene, raster, ws);
+      cov = fw.cov;
+      crossings = fw.crossings;
+      const recording = tapeRecording();
+      release = recording ? null : () => releaseWorkspace(ws);
+      return {
+        value: tensorOf(ws.imageOut.subarray(0, 3 * D), px(3)),
+        gradFunc: (dy: tf.Tensor) => {
+          const g: FusedGrads = {
+            clip: gradBuffer('clip', clipData.length), cam: gradBuffer('cam', scene.cam.length), normals: gradBuffer('normals', scene.normals.length),
+            attr: gradBuffer('attr', ts[3].size), texture: texture ? gradBuffer('texture', texture.size) : null,
+            position: null, color: null, ambient: null, specular: null, coeffs: null,
+            background: bgT ? gradBuffer('background', bgT.size) : null,
+          };
+          if (L.kind === 'phong') { g.position = new Float32Array(3); g.color = new Float32Array(3); g.ambient = new Float32Array(3); g.specular = new Float32Array(1); }
+          if (L.kind === 'sh') g.coeffs = new Float32Array(27);
+          fusedBackward(scene, raster, fw, f32(dy), g);
+          releaseWorkspace(ws);
+          const grads = [tensorOf(g.clip, ts[0].shape), tensorOf(g.cam, ts[1].shape), tensorOf(g.normals, ts[2].shape), tensorOf(g.attr, ts[3].shape)];
+          if (texture) grads.push(tensorOf(g.texture!, ts[4].shape));
+          if (L.kind === 'phong') grads.push(tensorOf(g.position!, ts[li].shape), tensorOf(g.color!, ts[li + 1].shape), tensorOf(g.ambient!, ts[li + 2].shape), tensorOf(g.specular!, ts[li + 3].shape));
+          if (L.kind === 'sh') grads.push(tensorOf(g.coeffs!, ts[li].shape));
+          if (bgT) grads.push(tensorOf(g.background!, bgT.shape));
+          return grads;
+        },
+      };
+    })(...inputs);
+    // Coverage (antialiased: differentiable w.r.t. the clip positions through the silhouette crossings).
+    const alpha = !crossings ? tensorOf(ws.alphaOut.subarray(0, D), px(1)) : customOp((c: tf.Tensor) => {
+      const cr = crossings!;
+      return {
+        value: tensorOf(ws.alphaOut.subarray(0, D), px(1)),
+        gradFunc: (dy: tf.Tensor) => {
+          const mask = Float32Array.from(raster.triangleId, (t) => (t >= 0 ? 1 : 0));
+          const gClip = new Float32Array(clipData.length), gMask = new Float32Array(D);
+          antialiasBackwardKernel(mask, 1, raster, clipInfo, cr, f32(dy), gMask, gClip);
+          return [tf.tensor(gClip, c.shape)];
+        },
+      };
+    })(clip);
+    /** An interpolated attribute as its own op (value from the fused forward; backward through coverage). */
+    const aux = (attrT: tf.Tensor, attr: Float32Array, attrBatched: boolean, C: number, tris: Uint32Array, value: Float32Array, outC: number, channel: number) =>
+      customOp((a: tf.Tensor, c: tf.Tensor) => ({
+        value: tensorOf(value, px(outC)),
+        gradFunc: (dy: tf.Tensor) => {
+          const d = f32(dy), N = cov.count, dyc = new Float32Array(N * C);
+          for (let i = 0; i < N; i++) for (let k = 0; k < outC; k++) dyc[i * C + channel + k] = d[cov.pixels[i] * outC + k];
+          const gA = new Float32Array(attr.length), gC = new Float32Array(clipData.length);
+          interpolateCompactBackward(cov, raster, [{ attr, batched: attrBatched, C, tris, dy: dyc, grad: gA }], clipInfo, gC);
+          return [tf.tensor(gA, a.shape), tf.tensor(gC, c.shape)];
+        },
+      }))(attrT, clip);
+    const depth = aux(cam, scene.cam as Float32Array, batched, 3, mesh.triangles, ws.depth.subarray(0, D) as Float32Array, 1, 2);
+    const nrm = aux(normals, scene.normals as Float32Array, batched, 3, mesh.triangles, ws.nrmDense.subarray(0, 3 * D) as Float32Array, 3, 0);
+    const uv = texture && scene.albedo.kind === 'texture'
+      ? aux(mesh.uvs!, scene.albedo.uvs as Float32Array, false, 2, mesh.uvTriangles!, ws.uvDense.subarray(0, 2 * D) as Float32Array, 2, 0)
+      : tf.zeros(px(2));
+    return { image, alpha, depth, uv, normals: nrm };
+  });
+  (release as (() => void) | null)?.();
+  return { ...out, raster };
 }

@@ -41,14 +41,17 @@ export function vertexNormalsKernel(pos: Num, tris: Uint32Array, out: Num, len: 
   }
 }
 
+let normalsScratch = new Float64Array(0);
+
 /** Backward of {@link vertexNormalsKernel}: dy [V,3] on the unit normals → gPos [V,3] (accumulated). */
 export function vertexNormalsBackwardKernel(pos: Num, tris: Uint32Array, unit: Num, len: Num, dy: Num, gPos: Num): void {
   const V = pos.length / 3, T = tris.length / 3;
   // ∂/∂m of m/|m| applied to g: (g − n̂(n̂·g)) / |m|.
-  const gm = new Float64Array(3 * V);
+  if (normalsScratch.length < 3 * V) normalsScratch = new Float64Array(3 * V);
+  const gm = normalsScratch;
   for (let v = 0; v < V; v++) {
     const l = len[v];
-    if (!(l > 0)) continue;
+    if (!(l > 0)) { gm[3 * v] = gm[3 * v + 1] = gm[3 * v + 2] = 0; continue; }
     const nx = unit[3 * v], ny = unit[3 * v + 1], nz = unit[3 * v + 2];
     const gx = dy[3 * v], gy = dy[3 * v + 1], gz = dy[3 * v + 2];
     const d = nx * gx + ny * gy + nz * gz;
@@ -111,25 +114,39 @@ function powTable(p: number): { f: Float64Array; n: number } {
 }
 const TO_LINEAR = powTable(2.2), TO_SRGB = powTable(1 / 2.2);
 
-/** Elementwise x^p through a {@link powTable} for x in [lo, 1], Math.pow above 1; x < lo is clamped to lo (zero gradient). */
-function powOp(x: tf.Tensor, table: { f: Float64Array; n: number }, p: number, lo: number, clampTop: boolean): tf.Tensor {
-  const { f, n } = table;
+export type PowTable = { f: Float64Array; n: number; p: number; lo: number; clampTop: boolean };
+/** sRGB → linear: x^2.2 on [0, 1], clipped to [0, 1] (zero gradient outside). */
+export const DECODE: PowTable = { ...TO_LINEAR, p: 2.2, lo: 0, clampTop: true };
+/** Linear → sRGB: max(x, 1e-4)^(1/2.2), not clipped above. */
+export const ENCODE: PowTable = { ...TO_SRGB, p: 1 / 2.2, lo: 1e-4, clampTop: false };
+
+/**
+ * Kernel: elementwise x^p through a {@link powTable} for x in [lo, 1], Math.pow above 1 (or 1 when clampTop);
+ * x < lo is clamped to lo (zero gradient). Writes out[i] and slope[i] = d out / d x, for i < n.
+ */
+export function powKernel(d: Num, table: PowTable, out: Num, slope: Num, n = d.length): void {
+  const { f, n: m, p, lo, clampTop } = table;
+  for (let i = 0; i < n; i++) {
+    let v = d[i];
+    if (v < lo) v = lo;
+    if (v >= 1) {
+      if (clampTop) { out[i] = 1; slope[i] = 0; } else { out[i] = Math.pow(v, p); slope[i] = p * Math.pow(v, p - 1); }
+      continue;
+    }
+    const r = Math.sqrt(v), s = r * m, k = s | 0, w = s - k;
+    const y0 = f[k], y1 = f[k + 1];
+    out[i] = y0 + w * (y1 - y0);
+    // d/dv of the interpolant: (y1 − y0)·n·ds/dv, with s = n·sqrt(v).
+    slope[i] = d[i] < lo || v <= 0 ? 0 : ((y1 - y0) * m) / (2 * r);
+  }
+}
+
+/** Elementwise gamma through {@link powKernel}. */
+function powOp(x: tf.Tensor, table: PowTable): tf.Tensor {
   return customOp((t) => {
     const d = t.dataSync() as Float32Array;
     const out = new Float32Array(d.length), slope = new Float32Array(d.length);
-    for (let i = 0; i < d.length; i++) {
-      let v = d[i];
-      if (v < lo) v = lo;
-      if (v >= 1) {
-        if (clampTop) { out[i] = 1; slope[i] = 0; } else { out[i] = Math.pow(v, p); slope[i] = p * Math.pow(v, p - 1); }
-        continue;
-      }
-      const s = Math.sqrt(v) * n, k = s | 0, w = s - k;
-      const y0 = f[k], y1 = f[k + 1];
-      out[i] = y0 + w * (y1 - y0);
-      // d/dv of the interpolant: (y1 − y0)·n·ds/dv, with s = n·sqrt(v).
-      slope[i] = d[i] < lo || v <= 0 ? 0 : ((y1 - y0) * n) / (2 * Math.sqrt(v));
-    }
+    powKernel(d, table, out, slope);
     return {
       value: tf.tensor(out, t.shape),
       gradFunc: (dy) => {
@@ -143,12 +160,12 @@ function powOp(x: tf.Tensor, table: { f: Float64Array; n: number }, p: number, l
 
 /** sRGB (γ = 2.2 approximation) → linear: x^2.2, input clamped to [0, 1] (zero gradient outside). */
 export function srgbToLinear(x: tf.Tensor): tf.Tensor {
-  return powOp(x, TO_LINEAR, 2.2, 0, true);
+  return powOp(x, DECODE);
 }
 
 /** Linear → sRGB: max(x, 1e-4)^(1/2.2); not clipped above. */
 export function linearToSrgb(x: tf.Tensor): tf.Tensor {
-  return powOp(x, TO_SRGB, 1 / 2.2, 1e-4, false);
+  return powOp(x, ENCODE);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -294,4 +311,53 @@ export function shadeSH(albedo: tf.Tensor, normals: tf.Tensor, coeffs: tf.Tensor
     const irradiance = tf.reshape(tf.matMul(flat, coeffs), albedo.shape);
     return tf.mul(albedo, irradiance);
   });
+}
+
+/**
+ * Kernel of {@link shadeSH} on typed arrays: alb, nrm [N,3], coeffs [9,3] → out [N,3]. The normal is normalised
+ * as n·(|n|² + 1e-12)^(−1/2), like the tf version.
+ */
+export function shKernel(alb: Num, nrm: Num, coeffs: Num, out: Num, N = alb.length / 3): void {
+  for (let i = 0; i < N; i++) {
+    const o = 3 * i;
+    const r = 1 / Math.sqrt(nrm[o] * nrm[o] + nrm[o + 1] * nrm[o + 1] + nrm[o + 2] * nrm[o + 2] + 1e-12);
+    const x = nrm[o] * r, y = nrm[o + 1] * r, z = nrm[o + 2] * r;
+    const y1 = 0.488603 * y, y2 = 0.488603 * z, y3 = 0.488603 * x, y4 = 1.092548 * x * y, y5 = 1.092548 * y * z;
+    const y6 = 0.315392 * (3 * z * z - 1), y7 = 1.092548 * x * z, y8 = 0.546274 * (x * x - y * y);
+    for (let c = 0; c < 3; c++) {
+      const irr = 0.282095 * coeffs[c] + y1 * coeffs[3 + c] + y2 * coeffs[6 + c] + y3 * coeffs[9 + c] + y4 * coeffs[12 + c]
+        + y5 * coeffs[15 + c] + y6 * coeffs[18 + c] + y7 * coeffs[21 + c] + y8 * coeffs[24 + c];
+      out[o + c] = alb[o + c] * irr;
+    }
+  }
+}
+
+/** Backward of {@link shKernel}: accumulates into gAlb, gNrm [N,3] and gCoeffs [9,3]. */
+export function shBackwardKernel(alb: Num, nrm: Num, coeffs: Num, dy: Num, gAlb: Num, gNrm: Num, gCoeffs: Num, N = alb.length / 3): void {
+  for (let i = 0; i < N; i++) {
+    const o = 3 * i;
+    if (dy[o] === 0 && dy[o + 1] === 0 && dy[o + 2] === 0) continue;
+    const r = 1 / Math.sqrt(nrm[o] * nrm[o] + nrm[o + 1] * nrm[o + 1] + nrm[o + 2] * nrm[o + 2] + 1e-12);
+    const x = nrm[o] * r, y = nrm[o + 1] * r, z = nrm[o + 2] * r;
+    const Y = [0.282095, 0.488603 * y, 0.488603 * z, 0.488603 * x, 1.092548 * x * y, 1.092548 * y * z, 0.315392 * (3 * z * z - 1), 1.092548 * x * z, 0.546274 * (x * x - y * y)];
+    // gY[k] = Σ_c g_c·alb_c·coeffs[k,c]
+    let g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0, g8 = 0;
+    for (let c = 0; c < 3; c++) {
+      const g = dy[o + c], ga = g * alb[o + c];
+      let irr = 0;
+      for (let k = 0; k < 9; k++) {
+        irr += Y[k] * coeffs[3 * k + c];
+        gCoeffs[3 * k + c] += ga * Y[k];
+      }
+      gAlb[o + c] += g * irr;
+      g1 += ga * coeffs[3 + c]; g2 += ga * coeffs[6 + c]; g3 += ga * coeffs[9 + c]; g4 += ga * coeffs[12 + c];
+      g5 += ga * coeffs[15 + c]; g6 += ga * coeffs[18 + c]; g7 += ga * coeffs[21 + c]; g8 += ga * coeffs[24 + c];
+    }
+    const gx = 0.488603 * g3 + 1.092548 * (y * g4 + z * g7) + 2 * 0.546274 * x * g8;
+    const gy = 0.488603 * g1 + 1.092548 * (x * g4 + z * g5) - 2 * 0.546274 * y * g8;
+    const gz = 0.488603 * g2 + 1.092548 * (y * g5 + x * g7) + 6 * 0.315392 * z * g6;
+    // n = N·r ⇒ ∂L/∂N = r·(g − n(n·g)).
+    const t = x * gx + y * gy + z * gz;
+    gNrm[o] += r * (gx - x * t); gNrm[o + 1] += r * (gy - y * t); gNrm[o + 2] += r * (gz - z * t);
+  }
 }

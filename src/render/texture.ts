@@ -21,7 +21,7 @@ export interface TextureOptions {
   mipLevel?: number | Float32Array;
 }
 
-interface Level {
+export interface Level {
   data: Num;
   h: number;
   w: number;
