@@ -11,7 +11,9 @@
  * The 68 ground-truth points are the model's fixed landmark vertices (no sliding jaw contour), projected whether
  * visible or not, as AFLW2000-3D's points are. `index.json` lists the set.
  */
+import path from 'node:path';
 import { tf } from '../../engine/index.js';
+import { writeFileAtomic } from '../../io/atomic.js';
 import type { FaceModel } from '../../model/types.js';
 import { modelPositions } from '../../model/mesh.js';
 import { modelToCamera64, projectToPixels64, render, type PerspectiveCamera } from '../../render/index.js';
@@ -205,4 +207,57 @@ export function parseVertices(bytes: Uint8Array, vertexCount: number): Float32Ar
   const out = new Float32Array(vertexCount * 3);
   for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);
   return out;
+}
+
+export interface SynthIndex {
+  format: typeof SYNTH_FORMAT;
+  formatVersion: number;
+  seed: number;
+  count: number;
+  width: number;
+  height: number;
+  model: ModelFingerprint;
+  texture: 'vertex-colour' | 'gan';
+  textureNote?: string;
+  samples: { json: string; image: string; vertices: string; yaw_bin: YawBin }[];
+  seconds: number;
+}
+
+/**
+ * Write samples 0..n−1 of set `seed` into `dir` (each file written atomically), then `index.json`.
+ * `start` skips the first samples (to extend a set: the samples do not depend on n).
+ */
+export async function generateSynthSet(
+  model: FaceModel,
+  dir: string,
+  options: SynthOptions & { count: number; start?: number; onSample?: (done: number, total: number, sample: SynthSample) => void },
+): Promise<SynthIndex> {
+  const begin = performance.now();
+  const context = await createSynthContext(model, options);
+  const samples: SynthIndex['samples'] = [];
+  for (let i = options.start ?? 0; i < options.count; i++) {
+    const s = await renderSample(context, i, options);
+    await writeFileAtomic(path.join(dir, s.json.vertices.file), s.vertices);
+    await writeFileAtomic(path.join(dir, s.json.file), s.png);
+    const json = s.json.file.replace(/\.png$/, '.json');
+    await writeFileAtomic(path.join(dir, json), JSON.stringify(s.json, null, 1) + '\n');
+    samples.push({ json, image: s.json.file, vertices: s.json.vertices.file, yaw_bin: s.json.yaw_bin });
+    options.onSample?.(samples.length, options.count - (options.start ?? 0), s.json);
+  }
+  const index: SynthIndex = {
+    format: SYNTH_FORMAT,
+    formatVersion: SYNTH_FORMAT_VERSION,
+    seed: options.seed,
+    count: samples.length,
+    width: options.width ?? 450,
+    height: options.height ?? 450,
+    model: modelFingerprint(model),
+    texture: context.generator ? 'gan' : 'vertex-colour',
+    ...(context.textureNote ? { textureNote: context.textureNote } : {}),
+    samples,
+    seconds: Math.round((performance.now() - begin) / 10) / 100,
+  };
+  await writeFileAtomic(path.join(dir, 'index.json'), JSON.stringify(index, null, 1) + '\n');
+  context.generator?.dispose();
+  return index;
 }
