@@ -8,9 +8,10 @@ import { fitCommand } from './commands/fit.js';
 import { batchCommand } from './commands/batch.js';
 import { evalCommand } from './commands/eval.js';
 import { modelCommand } from './commands/model.js';
+import { synthCommand } from './commands/synth.js';
 import { textureCommand } from './commands/texture.js';
 
-const commands: Command[] = [fitCommand, batchCommand, evalCommand, textureCommand, modelCommand];
+const commands: Command[] = [fitCommand, batchCommand, evalCommand, textureCommand, modelCommand, synthCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -5,14 +5,16 @@ import { evaluateAflw2000, YAW_BINS } from '../../eval/aflw2000.js';
 import { choiceOption, intOption, parse } from '../args.js';
 import { createProgress } from '../progress.js';
 import type { Command } from '../command.js';
+import { evalSynthUsage, runEvalSynth } from './synth.js';
 
-const usage = 'ganfit eval aflw2000 <dir with images/ and gt.json> [--limit N] [--detector ssd|tiny] [--json]';
+const usage = `ganfit eval aflw2000 <dir with images/ and gt.json> [--limit N] [--detector ssd|tiny] [--json]\n       ${evalSynthUsage}`;
 
 export const evalCommand: Command = {
   name: 'eval',
-  summary: 'benchmarks: aflw2000 (NME-68 by yaw bin)',
+  summary: 'benchmarks: aflw2000 (NME-68 by yaw bin), synth (3D error on rendered heads)',
   usage,
   async run(argv) {
+    if (argv[0] === 'synth') return runEvalSynth(argv.slice(1));
     const { values, positionals } = parse(argv, {
       limit: { type: 'string' }, detector: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
     }, usage);
