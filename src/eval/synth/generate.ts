@@ -220,18 +220,18 @@ export interface SynthIndex {
   texture: 'vertex-colour' | 'gan';
   textureNote?: string;
   samples: { json: string; image: string; vertices: string; yaw_bin: YawBin }[];
-  seconds: number;
 }
 
 /**
- * Write samples 0..n−1 of set `seed` into `dir` (each file written atomically), then `index.json`.
+ * Write samples 0..n−1 of set `seed` into `dir` (each file written atomically), then `index.json`; every byte
+ * depends on the seed and options only (the returned `seconds` is not written).
  * `start` skips the first samples (to extend a set: the samples do not depend on n).
  */
 export async function generateSynthSet(
   model: FaceModel,
   dir: string,
   options: SynthOptions & { count: number; start?: number; onSample?: (done: number, total: number, sample: SynthSample) => void },
-): Promise<SynthIndex> {
+): Promise<SynthIndex & { seconds: number }> {
   const begin = performance.now();
   const context = await createSynthContext(model, options);
   const samples: SynthIndex['samples'] = [];
@@ -255,9 +255,8 @@ export async function generateSynthSet(
     texture: context.generator ? 'gan' : 'vertex-colour',
     ...(context.textureNote ? { textureNote: context.textureNote } : {}),
     samples,
-    seconds: Math.round((performance.now() - begin) / 10) / 100,
   };
   await writeFileAtomic(path.join(dir, 'index.json'), JSON.stringify(index, null, 1) + '\n');
   context.generator?.dispose();
-  return index;
+  return { ...index, seconds: (performance.now() - begin) / 1000 };
 }
