@@ -1,0 +1,120 @@
+/**
+ * Texture GAN figures, wasm backend, one thread (run alone: `node --import tsx bench/texture.ts`):
+ * - generator forward, and forward + backward to the latent (the fitting loop's cost), default 256×256 config;
+ * - one training step (D + G, batch 8, 256×256) and images/s, on a procedural dataset in a temporary directory;
+ * - Conv2DBackpropFilter: the wasm kernel vs the cpu backend's kernel (what a cpu fallback would run).
+ * Times are medians (min in brackets) after a warm-up; on a shared machine the medians move by ±30%.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { tf, initEngine } from '../src/engine/index.js';
+import {
+  DEFAULT_GENERATOR, generatorFlops, generatorParamSpecs, initParams, makeTextureGenerator,
+} from '../src/texture/gan.js';
+import { Rng } from '../src/texture/random.js';
+import { writeProceduralUvDataset } from '../src/training/gan/procedural.js';
+import { GAN_PRESETS, trainGan } from '../src/training/gan/train.js';
+
+function timeIt(runs: number, fn: () => void): { median: number; min: number } {
+  fn();
+  const t: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    fn();
+    t.push(performance.now() - t0);
+  }
+  t.sort((a, b) => a - b);
+  return { median: +t[Math.floor(t.length / 2)]!.toFixed(1), min: +t[0]!.toFixed(1) };
+}
+
+function backpropFilter(x: tf.Tensor, dy: tf.Tensor, filterShape: number[]): void {
+  const out = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+    strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape,
+  } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  out.dataSync();
+  out.dispose();
+}
+
+export interface TextureBench {
+  generator: { config: string; gflopForward: number; params: number; forwardMs: { median: number; min: number }; forwardBackwardLatentMs: { median: number; min: number } };
+  training: { config: string; batch: number; stepMs: number; imagesPerSec: number };
+  backpropFilter: { shape: string; wasmMs: number; cpuMs: number; speedup: number }[];
+}
+
+export async function benchTexture(options: { trainSteps?: number; log?: (line: string) => void } = {}): Promise<TextureBench> {
+  const log = options.log ?? (() => {});
+  await initEngine();
+  // Generator, the fitting path (constant weights, gradient to the latent only).
+  const cfg = DEFAULT_GENERATOR;
+  const specs = generatorParamSpecs(cfg);
+  const gen = makeTextureGenerator(cfg, initParams(specs, new Rng(1), false));
+  const z = tf.tensor2d(new Rng(2).normals(cfg.latentSize), [1, cfg.latentSize]);
+  const forwardMs = timeIt(9, () => tf.tidy(() => { gen.forward(z).dataSync(); }));
+  const grad = tf.grad((t: tf.Tensor) => tf.mean(tf.square(gen.forward(t as tf.Tensor2D))));
+  const forwardBackwardLatentMs = timeIt(9, () => tf.tidy(() => { grad(z).dataSync(); }));
+  gen.dispose();
+  z.dispose();
+  const generator = {
+    config: `${cfg.resolution}² latent ${cfg.latentSize} channels ${cfg.channels.join('/')}`,
+    gflopForward: +(generatorFlops(cfg) / 1e9).toFixed(3),
+    params: specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0),
+    forwardMs, forwardBackwardLatentMs,
+  };
+  log(`generator ${generator.config}: ${generator.gflopForward} GFLOP, ${generator.params} params; forward ${forwardMs.median} ms (min ${forwardMs.min}), forward+backward to latent ${forwardBackwardLatentMs.median} ms (min ${forwardBackwardLatentMs.min})`);
+
+  // Training step at the default configuration.
+  const root = await mkdtemp(path.join(tmpdir(), 'ganfit-bench-texture-'));
+  let training: TextureBench['training'];
+  try {
+    const base = GAN_PRESETS.default;
+    await writeProceduralUvDataset(path.join(root, 'ds'), 2 * base.batchSize, base.generator.resolution, 1);
+    const steps = options.trainSteps ?? 3;
+    const stamps: number[] = [];
+    await trainGan({ ...base, steps, logEvery: 1, sampleEvery: 1e9, checkpointEvery: 1e9 }, {
+      datasetDir: path.join(root, 'ds'), runDir: path.join(root, 'run'), onProgress: () => stamps.push(performance.now()),
+    });
+    // The first step includes warm-up; time the rest.
+    const per = (stamps[stamps.length - 1]! - stamps[0]!) / Math.max(1, stamps.length - 1);
+    training = { config: 'default (256², batch 8)', batch: base.batchSize, stepMs: Math.round(per), imagesPerSec: +((base.batchSize * 1000) / per).toFixed(2) };
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+  log(`training step ${training.config}: ${training.stepMs} ms, ${training.imagesPerSec} images/s`);
+
+  // Conv2DBackpropFilter, wasm kernel vs the cpu backend's.
+  const shapes: { x: number[]; f: number[] }[] = [
+    { x: [1, 64, 64, 16], f: [3, 3, 16, 32] },
+    { x: [2, 32, 32, 32], f: [3, 3, 32, 64] },
+  ];
+  const backprop: TextureBench['backpropFilter'] = [];
+  for (const { x: xs, f } of shapes) {
+    const rng = new Rng(3);
+    const xv = rng.normals(xs.reduce((a, b) => a * b, 1));
+    const dys = [xs[0]!, xs[1]!, xs[2]!, f[3]!];
+    const dv = rng.normals(dys.reduce((a, b) => a * b, 1));
+    await initEngine();
+    let x = tf.tensor(xv, xs);
+    let dy = tf.tensor(dv, dys);
+    const w = timeIt(5, () => backpropFilter(x, dy, f));
+    tf.dispose([x, dy]);
+    await initEngine({ backend: 'cpu' });
+    x = tf.tensor(xv, xs);
+    dy = tf.tensor(dv, dys);
+    const t0 = performance.now();
+    backpropFilter(x, dy, f);
+    const cpuMs = performance.now() - t0;
+    tf.dispose([x, dy]);
+    await initEngine();
+    const row = { shape: `x ${xs.join('×')} filter ${f.join('×')}`, wasmMs: w.median, cpuMs: Math.round(cpuMs), speedup: Math.round(cpuMs / w.median) };
+    backprop.push(row);
+    log(`Conv2DBackpropFilter ${row.shape}: wasm ${row.wasmMs} ms, cpu backend ${row.cpuMs} ms (${row.speedup}×)`);
+  }
+  return { generator, training, backpropFilter: backprop };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const r = await benchTexture({ log: (line) => console.log(line) });
+  console.log(JSON.stringify(r));
+}
