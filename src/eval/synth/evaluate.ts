@@ -23,6 +23,8 @@ export interface SynthSampleResult {
   bin: YawBin;
   pose: { yaw: number; pitch: number; roll: number };
   detected: boolean;
+  /** The fitted pose (degrees), when detected. */
+  fitted?: { yaw: number; pitch: number; roll: number };
   /** NME-68 as a fraction (×100 for %). */
   nme: number;
   rigidMm?: number;
@@ -175,6 +177,7 @@ async function evaluateSample(dir: string, sample: SynthSample, vertices: Float3
   return {
     ...base,
     detected: true,
+    fitted: { yaw: pose.yaw, pitch: pose.pitch, roll: pose.roll },
     nme: nme68(outcome.record.fit.landmarks2d.flat(), sample),
     rigidMm: 10 * rigid.meanDistance,
     similarityMm: 10 * similar.meanDistance,
@@ -252,18 +255,19 @@ export async function evaluateSynth(fitter: Fitter, dir: string, options: SynthE
 }
 
 const CSV_COLUMNS = [
-  'file', 'bin', 'yaw', 'pitch', 'roll', 'detected', 'nme_percent', 'rigid_mm', 'similarity_mm', 'scale_free_percent',
+  'file', 'bin', 'yaw', 'pitch', 'roll', 'fitted_yaw', 'fitted_pitch', 'fitted_roll', 'detected', 'nme_percent', 'rigid_mm', 'similarity_mm', 'scale_free_percent',
   'yaw_error', 'pitch_error', 'roll_error', 'rotation_error', 'expression_mae', 'active_blendshapes', 'ms', 'error',
 ] as const;
 
-/** One row per evaluated sample. */
+/** One row per evaluated sample (RFC 4180 quoting: the bin labels hold commas). */
 export function synthCsv(report: SynthReport): string {
   const num = (v: number | undefined, d = 3) => (v === undefined || !Number.isFinite(v) ? '' : v.toFixed(d));
   const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const rows = report.results.map((r) => {
     const ex = Object.values(r.expressionErrors ?? {});
     return [
-      r.file, r.bin, num(r.pose.yaw, 2), num(r.pose.pitch, 2), num(r.pose.roll, 2), r.detected ? '1' : '0', num(100 * r.nme),
+      quote(r.file), quote(r.bin), num(r.pose.yaw, 2), num(r.pose.pitch, 2), num(r.pose.roll, 2),
+      num(r.fitted?.yaw, 2), num(r.fitted?.pitch, 2), num(r.fitted?.roll, 2), r.detected ? '1' : '0', num(100 * r.nme),
       num(r.rigidMm), num(r.similarityMm), num(r.scaleFree), num(r.yawError), num(r.pitchError), num(r.rollError),
       num(r.rotationError), ex.length ? num(ex.reduce((a, b) => a + b, 0) / ex.length, 4) : '',
       Object.keys(r.expressionErrors ?? {}).join(' '), num(r.ms, 0), quote(r.error ?? ''),
