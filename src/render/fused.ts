@@ -157,11 +157,65 @@ export function interpolateCompactBackward(cov: Coverage, raster: Raster, attrs:
   }
 }
 
+/**
+ * {@link interpolateCompactBackward} specialised for the image path: camera positions and normals (C = 3, indexed
+ * by the clip triangles, batched like the clip positions) plus one unbatched attribute (UVs, C = 2, or colours,
+ * C = 3) with its own triangles. Same arithmetic, no per-attribute indirection.
+ */
+export function interpolateImageBackward(
+  cov: Coverage, raster: Raster, clip: ClipData, cam: Num, gPosPix: Num, gCam: Num, nrm: Num, gNrmPix: Num, gNrm: Num,
+  attr: Num, C: number, attrTris: Uint32Array, gAttrPix: Num, gAttr: Num, gClip: Num | null,
+): void {
+  const { pixels, bary, count } = cov, ids = raster.triangleId, H = raster.height, W = raster.width, P = H * W;
+  const c = clip.data, tr = clip.triangles, V = clip.vertexCount;
+  for (let i = 0; i < count; i++) {
+    const q = pixels[i], t = ids[q], b = (q / P) | 0;
+    const w0 = bary[3 * i], w1 = bary[3 * i + 1], w2 = bary[3 * i + 2];
+    const vb = clip.batched ? b * V * 3 : 0;
+    const a0 = vb + 3 * tr[3 * t], a1 = vb + 3 * tr[3 * t + 1], a2 = vb + 3 * tr[3 * t + 2], o = 3 * i;
+    let g0 = 0, g1 = 0, g2 = 0;
+    // Positions and normals share the vertex indices.
+    for (let k = 0; k < 3; k++) {
+      const gp = gPosPix[o + k], gn = gNrmPix[o + k];
+      gCam[a0 + k] += w0 * gp; gCam[a1 + k] += w1 * gp; gCam[a2 + k] += w2 * gp;
+      gNrm[a0 + k] += w0 * gn; gNrm[a1 + k] += w1 * gn; gNrm[a2 + k] += w2 * gn;
+      g0 += gp * cam[a0 + k] + gn * nrm[a0 + k];
+      g1 += gp * cam[a1 + k] + gn * nrm[a1 + k];
+      g2 += gp * cam[a2 + k] + gn * nrm[a2 + k];
+    }
+    const u0 = C * attrTris[3 * t], u1 = C * attrTris[3 * t + 1], u2 = C * attrTris[3 * t + 2], oa = C * i;
+    for (let k = 0; k < C; k++) {
+      const g = gAttrPix[oa + k];
+      gAttr[u0 + k] += w0 * g; gAttr[u1 + k] += w1 * g; gAttr[u2 + k] += w2 * g;
+      g0 += g * attr[u0 + k]; g1 += g * attr[u1 + k]; g2 += g * attr[u2 + k];
+    }
+    if (!gClip || (g0 === 0 && g1 === 0 && g2 === 0)) continue;
+    const p = q - b * P, x = p % W, y = (p - x) / W;
+    const sx = (2 * x + 1) / W - 1, sy = (2 * y + 1) / H - 1;
+    const cb = clip.batched ? b * V * 4 : 0;
+    const o0 = cb + 4 * tr[3 * t], o1 = cb + 4 * tr[3 * t + 1], o2 = cb + 4 * tr[3 * t + 2];
+    const p0x = c[o0] - sx * c[o0 + 3], p0y = c[o0 + 1] - sy * c[o0 + 3];
+    const p1x = c[o1] - sx * c[o1 + 3], p1y = c[o1 + 1] - sy * c[o1 + 3];
+    const p2x = c[o2] - sx * c[o2 + 3], p2y = c[o2 + 1] - sy * c[o2 + 3];
+    const d = p1x * p2y - p1y * p2x + (p2x * p0y - p2y * p0x) + (p0x * p1y - p0y * p1x);
+    if (d === 0 || !Number.isFinite(d)) continue;
+    const gm = g0 * w0 + g1 * w1 + g2 * w2;
+    const k0 = (g0 - gm) / d, k1 = (g1 - gm) / d, k2 = (g2 - gm) / d;
+    const q0x = k1 * -p2y + k2 * p1y, q0y = k1 * p2x - k2 * p1x;
+    const q1x = k0 * p2y - k2 * p0y, q1y = -k0 * p2x + k2 * p0x;
+    const q2x = -k0 * p1y + k1 * p0y, q2y = k0 * p1x - k1 * p0x;
+    gClip[o0] += q0x; gClip[o0 + 1] += q0y; gClip[o0 + 3] -= sx * q0x + sy * q0y;
+    gClip[o1] += q1x; gClip[o1 + 1] += q1y; gClip[o1 + 3] -= sx * q1x + sy * q1y;
+    gClip[o2] += q2x; gClip[o2 + 1] += q2y; gClip[o2 + 3] -= sx * q2x + sy * q2y;
+  }
+}
+
 /** Per-call buffers of the fused kernels: compact [N,…] and dense [B·H·W·…], grown as needed, pooled. */
 export class Workspace {
   readonly ctor: Ctor;
   n = 0;
   dense = 0;
+  gPos!: Num; gNrm!: Num; gUv!: Num;
   pos!: Num; nrm!: Num; uv!: Num; alb!: Num; lin!: Num; slopeDec!: Num; shaded!: Num; enc!: Num; slopeEnc!: Num;
   levels: Float32Array | null = null;
   /** Dense: composited sRGB image before antialiasing [·3], coverage [·1], depth [·1], UVs [·2], normals [·3]. */
@@ -179,6 +233,7 @@ export class Workspace {
     if (n > this.n) {
       const m = Math.max(n, Math.ceil(this.n * 1.25));
       this.pos = new C(3 * m); this.nrm = new C(3 * m); this.uv = new C(2 * m); this.alb = new C(3 * m); this.lin = new C(3 * m);
+      this.gPos = new C(3 * m); this.gNrm = new C(3 * m); this.gUv = new C(2 * m);
       this.slopeDec = new C(3 * m); this.shaded = new C(3 * m); this.enc = new C(3 * m); this.slopeEnc = new C(3 * m);
       this.n = m;
     }
@@ -337,7 +392,8 @@ export function fusedBackward(s: FusedScene, raster: Raster, fw: FusedForward, d
   const lin = sub(ws.lin, 3 * N), nrm = sub(ws.nrm, 3 * N), pos = sub(ws.pos, 3 * N);
   const L = s.light;
   let gLin = gEnc;
-  const gNrmPix = new C(3 * N), gPosPix = new C(3 * N);
+  const gNrmPix = ws.gNrm.subarray(0, 3 * N), gPosPix = ws.gPos.subarray(0, 3 * N);
+  gNrmPix.fill(0); gPosPix.fill(0);
   if (L.kind === 'phong') {
     gLin = sub(ws.shaded, 3 * N);
     gLin.fill(0);
@@ -349,18 +405,13 @@ export function fusedBackward(s: FusedScene, raster: Raster, fw: FusedForward, d
   }
   const gAlb = sub(ws.lin, 3 * N), slopeDec = ws.slopeDec;
   for (let i = 0; i < 3 * N; i++) gAlb[i] = gLin[i] * slopeDec[i];
-  const tris = s.clip.triangles, batched = s.clip.batched;
-  const attrs: AttrGrad[] = [
-    { attr: s.cam, batched, C: 3, tris, dy: gPosPix, grad: g.cam },
-    { attr: s.normals, batched, C: 3, tris, dy: gNrmPix, grad: g.normals },
-  ];
   const a = s.albedo;
   if (a.kind === 'texture') {
-    const gUv = new C(2 * N);
+    const gUv = ws.gUv.subarray(0, 2 * N);
+    gUv.fill(0);
     textureBackwardKernel(a.pyramid, 3, sub(ws.uv, 2 * N), ws.levels, gAlb, g.texture!, gUv);
-    attrs.push({ attr: a.uvs, batched: false, C: 2, tris: a.uvTriangles, dy: gUv, grad: g.attr });
+    interpolateImageBackward(cov, raster, s.clip, s.cam, gPosPix, g.cam, s.normals, gNrmPix, g.normals, a.uvs, 2, a.uvTriangles, gUv, g.attr, g.clip);
   } else {
-    attrs.push({ attr: a.colors, batched: false, C: 3, tris, dy: gAlb, grad: g.attr });
+    interpolateImageBackward(cov, raster, s.clip, s.cam, gPosPix, g.cam, s.normals, gNrmPix, g.normals, a.colors, 3, s.clip.triangles, gAlb, g.attr, g.clip);
   }
-  interpolateCompactBackward(cov, raster, attrs, s.clip, g.clip);
 }

@@ -103,18 +103,20 @@ export function rasterize(
       if (area === 0 || !(area === area)) continue;
       // Counter-clockwise from outside ⇒ negative area in pixel coordinates (y down): front-facing.
       if ((cull === 'back' && area > 0) || (cull === 'front' && area < 0)) continue;
+      // Pixel-centre bounding box first: most triangles of a dense mesh at low resolution cover no centre.
+      let xmin = Math.ceil(x0 < x1 ? (x0 < x2 ? x0 : x2) : x1 < x2 ? x1 : x2), xmax = Math.floor(x0 > x1 ? (x0 > x2 ? x0 : x2) : x1 > x2 ? x1 : x2);
+      if (xmin < 0) xmin = 0;
+      if (xmax > W - 1) xmax = W - 1;
+      if (xmin > xmax) continue;
+      let ymin = Math.ceil(y0 < y1 ? (y0 < y2 ? y0 : y2) : y1 < y2 ? y1 : y2), ymax = Math.floor(y0 > y1 ? (y0 > y2 ? y0 : y2) : y1 > y2 ? y1 : y2);
+      if (ymin < 0) ymin = 0;
+      if (ymax > H - 1) ymax = H - 1;
+      if (ymin > ymax) continue;
       const s = area > 0 ? 1 : -1;
       const e = 9 * t;
       setEdge(edges, e, i1, x1, y1, i2, x2, y2, s);
       setEdge(edges, e + 3, i2, x2, y2, i0, x0, y0, s);
       setEdge(edges, e + 6, i0, x0, y0, i1, x1, y1, s);
-      let xmin = Math.ceil(Math.min(x0, x1, x2)), xmax = Math.floor(Math.max(x0, x1, x2));
-      let ymin = Math.ceil(Math.min(y0, y1, y2)), ymax = Math.floor(Math.max(y0, y1, y2));
-      if (xmin < 0) xmin = 0;
-      if (ymin < 0) ymin = 0;
-      if (xmax > W - 1) xmax = W - 1;
-      if (ymax > H - 1) ymax = H - 1;
-      if (xmin > xmax || ymin > ymax) continue;
       const a0 = edges[e], b0 = edges[e + 1], c0 = edges[e + 2];
       const a1 = edges[e + 3], b1 = edges[e + 4], c1 = edges[e + 5];
       const a2 = edges[e + 6], b2 = edges[e + 7], c2 = edges[e + 8];

@@ -11,6 +11,7 @@ import { sampleTexture, buildPyramid, type TextureOptions } from './texture.js';
 import { vertexNormals, srgbToLinear, linearToSrgb, shadePhong, shadeSH, type PointLight } from './shade.js';
 import { antialias as antialiasOp, edgeAdjacency, antialiasBackwardKernel } from './antialias.js';
 import { customOp } from './custom.js';
+import { projectVertices } from './vertices.js';
 import type { ClipData } from './interpolate.js';
 import type { Level } from './texture.js';
 import {
@@ -160,10 +161,9 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
   let raster!: Raster;
   let release: (() => void) | null = null;
   const out = tf.tidy(() => {
-    const camPer = cams.map((c) => modelToCamera(mesh.positions, c));
-    const cam = batched ? tf.stack(camPer) : camPer[0];
-    const clipPer = camPer.map((p, i) => toClip(p, cams[i], res));
-    const clip = batched ? tf.stack(clipPer) : clipPer[0];
+    const proj = cams.map((c) => projectVertices(mesh.positions, c, res));
+    const cam = batched ? tf.stack(proj.map((p) => p.cam)) : proj[0].cam;
+    const clip = batched ? tf.stack(proj.map((p) => p.clip)) : proj[0].clip;
     const clipData = f32(clip);
     raster = rasterize(clipData, mesh.triangles, res, { cull: options.cull ?? 'back', batch: batched ? B : undefined });
     const normals = mesh.normals

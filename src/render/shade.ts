@@ -33,7 +33,7 @@ export function vertexNormalsKernel(pos: Num, tris: Uint32Array, out: Num, len: 
     out[i2] += nx; out[i2 + 1] += ny; out[i2 + 2] += nz;
   }
   for (let v = 0; v < V; v++) {
-    const l = Math.hypot(out[3 * v], out[3 * v + 1], out[3 * v + 2]);
+    const l = Math.sqrt(out[3 * v] * out[3 * v] + out[3 * v + 1] * out[3 * v + 1] + out[3 * v + 2] * out[3 * v + 2]);
     len[v] = l;
     if (l > 0) {
       out[3 * v] /= l; out[3 * v + 1] /= l; out[3 * v + 2] /= l;
@@ -189,42 +189,63 @@ const t1 = (p: Param1D): tf.Tensor1D => (p instanceof tf.Tensor ? p : tf.tensor1
 const t0 = (p: ParamScalar): tf.Scalar => (p instanceof tf.Tensor ? p : tf.scalar(p));
 const unit = (v: tf.Tensor) => tf.mul(v, tf.rsqrt(tf.add(tf.sum(tf.square(v), -1, true), 1e-12)));
 
+const inv = (r2: number) => (r2 > 0 ? 1 / Math.sqrt(r2) : 0);
+
 /**
- * Kernel: Lambert + Blinn-Phong per pixel (see {@link shadePhong}). Inputs [N,3] each; light params: lp, col,
- * amb [3], ks scalar, k exponent. Writes out [N,3]. With `dy` given it runs the backward pass instead and
- * accumulates into `grads` = [gAlb, gNrm, gPos, gLp, gCol, gAmb, gKs(length 1)].
+ * Forward kernel of {@link shadePhong}: alb, nrm, pos [N,3] → out [N,3]; light lp, col, amb [3], ks, exponent k.
+ * Lambert + Blinn-Phong per pixel with n = N/|N|, l = (lp − p)/|lp − p|, v = −p/|p|, h = (l + v)/|l + v|.
  */
-function phong(alb: Num, nrm: Num, pos: Num, lp: Num, col: Num, amb: Num, ks: number, k: number, out: Num | null, dy: Num | null, grads: Num[] | null): void {
-  const N = alb.length / 3;
-  const inv = (r2: number) => (r2 > 0 ? 1 / Math.sqrt(r2) : 0);
+export function phongKernel(alb: Num, nrm: Num, pos: Num, lp: Num, col: Num, amb: Num, ks: number, k: number, out: Num, N = alb.length / 3): void {
+  const l0 = lp[0], l1 = lp[1], l2 = lp[2], c0 = col[0], c1 = col[1], c2 = col[2], a0 = amb[0], a1 = amb[1], a2 = amb[2];
   for (let i = 0; i < N; i++) {
     const o = 3 * i;
-    if (dy && dy[o] === 0 && dy[o + 1] === 0 && dy[o + 2] === 0) continue;
+    const px = pos[o], py = pos[o + 1], pz = pos[o + 2];
     const Nx = nrm[o], Ny = nrm[o + 1], Nz = nrm[o + 2], rn = inv(Nx * Nx + Ny * Ny + Nz * Nz);
     const nx = Nx * rn, ny = Ny * rn, nz = Nz * rn;
-    const Lx = lp[0] - pos[o], Ly = lp[1] - pos[o + 1], Lz = lp[2] - pos[o + 2], rl = inv(Lx * Lx + Ly * Ly + Lz * Lz);
+    const Lx = l0 - px, Ly = l1 - py, Lz = l2 - pz, rl = inv(Lx * Lx + Ly * Ly + Lz * Lz);
     const lx = Lx * rl, ly = Ly * rl, lz = Lz * rl;
-    const rv = inv(pos[o] * pos[o] + pos[o + 1] * pos[o + 1] + pos[o + 2] * pos[o + 2]);
-    const vx = -pos[o] * rv, vy = -pos[o + 1] * rv, vz = -pos[o + 2] * rv;
+    const rv = inv(px * px + py * py + pz * pz);
+    const Hx = lx - px * rv, Hy = ly - py * rv, Hz = lz - pz * rv, rh = inv(Hx * Hx + Hy * Hy + Hz * Hz);
+    const d = nx * lx + ny * ly + nz * lz, s = (nx * Hx + ny * Hy + nz * Hz) * rh;
+    const dp = d > 0 ? d : 0, sp = s > 0 ? Math.pow(s, k) : 0, ssp = ks * sp;
+    out[o] = alb[o] * (a0 + c0 * dp) + c0 * ssp;
+    out[o + 1] = alb[o + 1] * (a1 + c1 * dp) + c1 * ssp;
+    out[o + 2] = alb[o + 2] * (a2 + c2 * dp) + c2 * ssp;
+  }
+}
+
+/**
+ * Backward kernel of {@link shadePhong}: accumulates into gAlb, gNrm, gPos [N,3] and gLp, gCol, gAmb [3], gKs [1]
+ * (light terms summed in float64, added once).
+ */
+export function phongBackwardKernel(
+  alb: Num, nrm: Num, pos: Num, lp: Num, col: Num, amb: Num, ks: number, k: number, dy: Num,
+  gAlb: Num, gNrm: Num, gPos: Num, gLp: Num, gCol: Num, gAmb: Num, gKs: Num, N = alb.length / 3,
+): void {
+  const l0 = lp[0], l1 = lp[1], l2 = lp[2], c0 = col[0], c1 = col[1], c2 = col[2], a0 = amb[0], a1 = amb[1], a2 = amb[2];
+  let sLx = 0, sLy = 0, sLz = 0, sC0 = 0, sC1 = 0, sC2 = 0, sA0 = 0, sA1 = 0, sA2 = 0, sKs = 0;
+  for (let i = 0; i < N; i++) {
+    const o = 3 * i;
+    const g0 = dy[o], g1 = dy[o + 1], g2 = dy[o + 2];
+    if (g0 === 0 && g1 === 0 && g2 === 0) continue;
+    const px = pos[o], py = pos[o + 1], pz = pos[o + 2];
+    const Nx = nrm[o], Ny = nrm[o + 1], Nz = nrm[o + 2], rn = inv(Nx * Nx + Ny * Ny + Nz * Nz);
+    const nx = Nx * rn, ny = Ny * rn, nz = Nz * rn;
+    const Lx = l0 - px, Ly = l1 - py, Lz = l2 - pz, rl = inv(Lx * Lx + Ly * Ly + Lz * Lz);
+    const lx = Lx * rl, ly = Ly * rl, lz = Lz * rl;
+    const rv = inv(px * px + py * py + pz * pz);
+    const vx = -px * rv, vy = -py * rv, vz = -pz * rv;
     const Hx = lx + vx, Hy = ly + vy, Hz = lz + vz, rh = inv(Hx * Hx + Hy * Hy + Hz * Hz);
     const hx = Hx * rh, hy = Hy * rh, hz = Hz * rh;
     const d = nx * lx + ny * ly + nz * lz, s = nx * hx + ny * hy + nz * hz;
     const dp = d > 0 ? d : 0, sp = s > 0 ? Math.pow(s, k) : 0;
-    if (!dy || !grads) {
-      for (let c = 0; c < 3; c++) out![o + c] = alb[o + c] * (amb[c] + col[c] * dp) + ks * col[c] * sp;
-      continue;
-    }
-    const [gAlb, gNrm, gPos, gLp, gCol, gAmb, gKs] = grads;
-    let gdp = 0, gsp = 0;
-    for (let c = 0; c < 3; c++) {
-      const g = dy[o + c];
-      gAlb[o + c] += g * (amb[c] + col[c] * dp);
-      gAmb[c] += g * alb[o + c];
-      gCol[c] += g * (alb[o + c] * dp + ks * sp);
-      gKs[0] += g * col[c] * sp;
-      gdp += g * alb[o + c] * col[c];
-      gsp += g * ks * col[c];
-    }
+    const al0 = alb[o], al1 = alb[o + 1], al2 = alb[o + 2];
+    gAlb[o] += g0 * (a0 + c0 * dp); gAlb[o + 1] += g1 * (a1 + c1 * dp); gAlb[o + 2] += g2 * (a2 + c2 * dp);
+    sA0 += g0 * al0; sA1 += g1 * al1; sA2 += g2 * al2;
+    sC0 += g0 * (al0 * dp + ks * sp); sC1 += g1 * (al1 * dp + ks * sp); sC2 += g2 * (al2 * dp + ks * sp);
+    const gc = g0 * c0 + g1 * c1 + g2 * c2;
+    sKs += gc * sp;
+    const gdp = g0 * al0 * c0 + g1 * al1 * c1 + g2 * al2 * c2, gsp = ks * gc;
     const gd = d > 0 ? gdp : 0;
     const gs = s > 0 ? (gsp * k * sp) / s : 0;
     if (gd === 0 && gs === 0) continue;
@@ -237,22 +258,13 @@ function phong(alb: Num, nrm: Num, pos: Num, lp: Num, col: Num, amb: Num, ks: nu
     const gVx = (gHx - vx * t) * rv, gVy = (gHy - vy * t) * rv, gVz = (gHz - vz * t) * rv;
     gx = gd * lx + gs * hx; gy = gd * ly + gs * hy; gz = gd * lz + gs * hz; t = nx * gx + ny * gy + nz * gz;
     gNrm[o] += (gx - nx * t) * rn; gNrm[o + 1] += (gy - ny * t) * rn; gNrm[o + 2] += (gz - nz * t) * rn;
-    gLp[0] += gLx; gLp[1] += gLy; gLp[2] += gLz;
+    sLx += gLx; sLy += gLy; sLz += gLz;
     gPos[o] -= gLx + gVx; gPos[o + 1] -= gLy + gVy; gPos[o + 2] -= gLz + gVz;
   }
-}
-
-/** Forward kernel of {@link shadePhong}: out [N,3]. */
-export function phongKernel(alb: Num, nrm: Num, pos: Num, lp: Num, col: Num, amb: Num, ks: number, k: number, out: Num): void {
-  phong(alb, nrm, pos, lp, col, amb, ks, k, out, null, null);
-}
-
-/** Backward kernel of {@link shadePhong}: accumulates into the g* arrays (gKs has length 1). */
-export function phongBackwardKernel(
-  alb: Num, nrm: Num, pos: Num, lp: Num, col: Num, amb: Num, ks: number, k: number, dy: Num,
-  gAlb: Num, gNrm: Num, gPos: Num, gLp: Num, gCol: Num, gAmb: Num, gKs: Num,
-): void {
-  phong(alb, nrm, pos, lp, col, amb, ks, k, null, dy, [gAlb, gNrm, gPos, gLp, gCol, gAmb, gKs]);
+  gLp[0] += sLx; gLp[1] += sLy; gLp[2] += sLz;
+  gCol[0] += sC0; gCol[1] += sC1; gCol[2] += sC2;
+  gAmb[0] += sA0; gAmb[1] += sA1; gAmb[2] += sA2;
+  gKs[0] += sKs;
 }
 
 /**
