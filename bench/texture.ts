@@ -3,7 +3,8 @@
  * - generator forward, and forward + backward to the latent (the fitting loop's cost), default 256×256 config;
  * - one training step (D + G, batch 8, 256×256) and images/s, on a procedural dataset in a temporary directory;
  * - Conv2DBackpropFilter: the wasm kernel vs the cpu backend's kernel (what a cpu fallback would run).
- * Times are medians (min in brackets) after a warm-up; on a shared machine the medians move by ±30%.
+ * Times are medians after a warm-up, wall clock and CPU time of the process; on a shared machine the wall
+ * clock moves with the load, the CPU time much less.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,16 +18,25 @@ import { Rng } from '../src/texture/random.js';
 import { writeProceduralUvDataset } from '../src/training/gan/procedural.js';
 import { GAN_PRESETS, trainGan } from '../src/training/gan/train.js';
 
-function timeIt(runs: number, fn: () => void): { median: number; min: number } {
+/**
+ * Wall-clock median and min, and the median CPU time of this process (user + system): on a shared machine the
+ * CPU time is what the call costs one dedicated core (the wasm backend runs on one thread).
+ */
+function timeIt(runs: number, fn: () => void): { median: number; min: number; cpuMedian: number } {
   fn();
   const t: number[] = [];
+  const c: number[] = [];
   for (let i = 0; i < runs; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     fn();
     t.push(performance.now() - t0);
+    const dc = process.cpuUsage(c0);
+    c.push((dc.user + dc.system) / 1000);
   }
   t.sort((a, b) => a - b);
-  return { median: +t[Math.floor(t.length / 2)]!.toFixed(1), min: +t[0]!.toFixed(1) };
+  c.sort((a, b) => a - b);
+  return { median: +t[Math.floor(t.length / 2)]!.toFixed(1), min: +t[0]!.toFixed(1), cpuMedian: +c[Math.floor(c.length / 2)]!.toFixed(1) };
 }
 
 function backpropFilter(x: tf.Tensor, dy: tf.Tensor, filterShape: number[]): void {
@@ -37,10 +47,12 @@ function backpropFilter(x: tf.Tensor, dy: tf.Tensor, filterShape: number[]): voi
   out.dispose();
 }
 
+type Timing = { median: number; min: number; cpuMedian: number };
+
 export interface TextureBench {
-  generator: { config: string; gflopForward: number; params: number; forwardMs: { median: number; min: number }; forwardBackwardLatentMs: { median: number; min: number } };
-  training: { config: string; batch: number; stepMs: number; imagesPerSec: number };
-  backpropFilter: { shape: string; wasmMs: number; cpuMs: number; speedup: number }[];
+  generator: { config: string; gflopForward: number; params: number; forwardMs: Timing; forwardBackwardLatentMs: Timing };
+  training: { config: string; batch: number; stepMs: number; stepCpuMs: number; imagesPerSec: number; imagesPerCpuSec: number };
+  backpropFilter: { shape: string; wasmMs: number; wasmCpuMs: number; cpuMs: number; speedup: number }[];
 }
 
 export async function benchTexture(options: { trainSteps?: number; log?: (line: string) => void } = {}): Promise<TextureBench> {
@@ -62,7 +74,7 @@ export async function benchTexture(options: { trainSteps?: number; log?: (line: 
     params: specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0),
     forwardMs, forwardBackwardLatentMs,
   };
-  log(`generator ${generator.config}: ${generator.gflopForward} GFLOP, ${generator.params} params; forward ${forwardMs.median} ms (min ${forwardMs.min}), forward+backward to latent ${forwardBackwardLatentMs.median} ms (min ${forwardBackwardLatentMs.min})`);
+  log(`generator ${generator.config}: ${generator.gflopForward} GFLOP, ${generator.params} params; forward ${forwardMs.median} ms (min ${forwardMs.min}, CPU ${forwardMs.cpuMedian}), forward+backward to latent ${forwardBackwardLatentMs.median} ms (min ${forwardBackwardLatentMs.min}, CPU ${forwardBackwardLatentMs.cpuMedian})`);
 
   // Training step at the default configuration.
   const root = await mkdtemp(path.join(tmpdir(), 'ganfit-bench-texture-'));
@@ -72,16 +84,22 @@ export async function benchTexture(options: { trainSteps?: number; log?: (line: 
     await writeProceduralUvDataset(path.join(root, 'ds'), 2 * base.batchSize, base.generator.resolution, 1);
     const steps = options.trainSteps ?? 3;
     const stamps: number[] = [];
+    const cpu: number[] = [];
     await trainGan({ ...base, steps, logEvery: 1, sampleEvery: 1e9, checkpointEvery: 1e9 }, {
-      datasetDir: path.join(root, 'ds'), runDir: path.join(root, 'run'), onProgress: () => stamps.push(performance.now()),
+      datasetDir: path.join(root, 'ds'), runDir: path.join(root, 'run'),
+      onProgress: () => { stamps.push(performance.now()); const u = process.cpuUsage(); cpu.push((u.user + u.system) / 1000); },
     });
-    // The first step includes warm-up; time the rest.
+    // The first step includes warm-up; time the rest. CPU time includes sharp's PNG decoding on other threads.
     const per = (stamps[stamps.length - 1]! - stamps[0]!) / Math.max(1, stamps.length - 1);
-    training = { config: 'default (256², batch 8)', batch: base.batchSize, stepMs: Math.round(per), imagesPerSec: +((base.batchSize * 1000) / per).toFixed(2) };
+    const perCpu = (cpu[cpu.length - 1]! - cpu[0]!) / Math.max(1, cpu.length - 1);
+    training = {
+      config: 'default (256², batch 8)', batch: base.batchSize, stepMs: Math.round(per), stepCpuMs: Math.round(perCpu),
+      imagesPerSec: +((base.batchSize * 1000) / per).toFixed(2), imagesPerCpuSec: +((base.batchSize * 1000) / perCpu).toFixed(2),
+    };
   } finally {
     await rm(root, { recursive: true, force: true });
   }
-  log(`training step ${training.config}: ${training.stepMs} ms, ${training.imagesPerSec} images/s`);
+  log(`training step ${training.config}: ${training.stepMs} ms wall (${training.imagesPerSec} images/s), ${training.stepCpuMs} ms CPU (${training.imagesPerCpuSec} images per CPU-second)`);
 
   // Conv2DBackpropFilter, wasm kernel vs the cpu backend's.
   const shapes: { x: number[]; f: number[] }[] = [
@@ -107,7 +125,7 @@ export async function benchTexture(options: { trainSteps?: number; log?: (line: 
     const cpuMs = performance.now() - t0;
     tf.dispose([x, dy]);
     await initEngine();
-    const row = { shape: `x ${xs.join('×')} filter ${f.join('×')}`, wasmMs: w.median, cpuMs: Math.round(cpuMs), speedup: Math.round(cpuMs / w.median) };
+    const row = { shape: `x ${xs.join('×')} filter ${f.join('×')}`, wasmMs: w.median, wasmCpuMs: w.cpuMedian, cpuMs: Math.round(cpuMs), speedup: Math.round(cpuMs / w.median) };
     backprop.push(row);
     log(`Conv2DBackpropFilter ${row.shape}: wasm ${row.wasmMs} ms, cpu backend ${row.cpuMs} ms (${row.speedup}×)`);
   }

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tf } from '../engine/index.js';
 import { Rng } from './random.js';
-import { bilinearUp2, convSame, convSameConst, flipFilter, upsample2 } from './ops.js';
+import { bilinearUp2, convBiasActConst, convSame, flipFilter, upsample2 } from './ops.js';
 
 export interface GeneratorConfig {
   latentSize: number;
@@ -142,9 +142,16 @@ export function generatorForward(config: GeneratorConfig, params: ParamMap | Con
     const s = specs.get(name)!.scale;
     return s === 1 ? t : tf.mul(t, s);
   };
-  const conv = (x: tf.Tensor4D, name: string): tf.Tensor4D => constant
-    ? convSameConst(x, get(name) as tf.Tensor4D, (params as ConstParams).flipped[name] as tf.Tensor4D)
-    : convSame(x, get(name) as tf.Tensor4D);
+  // conv3×3/1×1 + bias (+ leaky ReLU): one fused kernel with an input-only gradient for constant weights.
+  const layer = (x: tf.Tensor4D, prefix: string, act: boolean): tf.Tensor4D => {
+    if (constant) {
+      const c = params as ConstParams;
+      return convBiasActConst(x, c.eff[`${prefix}/w`] as tf.Tensor4D, c.eff[`${prefix}/b`]!, c.flipped[`${prefix}/w`] as tf.Tensor4D,
+        act ? 'leakyrelu' : 'linear');
+    }
+    const y = tf.add(convSame(x, get(`${prefix}/w`) as tf.Tensor4D), get(`${prefix}/b`)) as tf.Tensor4D;
+    return act ? tf.leakyRelu(y, 0.2) : y;
+  };
   return tf.tidy(() => {
     const zn = pixelNorm(z);
     let h: tf.Tensor = tf.add(tf.matMul(zn, get('dense/w') as tf.Tensor2D), get('dense/b'));
@@ -152,9 +159,9 @@ export function generatorForward(config: GeneratorConfig, params: ParamMap | Con
     let rgb: tf.Tensor4D | null = null;
     for (const r of res) {
       if (r > 4) h = upsample2(h as tf.Tensor4D);
-      h = tf.leakyRelu(tf.add(conv(h as tf.Tensor4D, `r${r}/conv/w`), get(`r${r}/conv/b`)), 0.2);
+      h = layer(h as tf.Tensor4D, `r${r}/conv`, true);
       if (r <= config.pixelNormMaxRes) h = pixelNorm(h);
-      const y = tf.add(conv(h as tf.Tensor4D, `r${r}/rgb/w`), get(`r${r}/rgb/b`)) as tf.Tensor4D;
+      const y = layer(h as tf.Tensor4D, `r${r}/rgb`, false);
       rgb = rgb === null ? y : tf.add(bilinearUp2(rgb), y) as tf.Tensor4D;
     }
     return rgb!;

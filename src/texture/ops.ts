@@ -4,7 +4,7 @@
  * convolution's speed there, and ResizeNearestNeighborGrad is slow, so
  * - the input gradient of a stride-1 'same' convolution with an odd kernel is the forward convolution of dy
  *   with the spatially flipped, in/out-swapped filter;
- * - nearest ×2 upsampling is a broadcast multiply, whose gradient is a sum.
+ * - nearest ×2 upsampling gets a 2×2 sum (average pool) as its gradient.
  */
 import { tf } from '../engine/index.js';
 
@@ -63,14 +63,20 @@ export function convSameConst(x: tf.Tensor4D, w: tf.Tensor4D, wFlipped: tf.Tenso
   return op(x) as tf.Tensor4D;
 }
 
-/** Nearest-neighbour ×2 upsampling [B, H, W, C] → [B, 2H, 2W, C] as a broadcast (its gradient is a sum). */
+/**
+ * Nearest-neighbour ×2 upsampling [B, H, W, C] → [B, 2H, 2W, C]: the ResizeNearestNeighbor kernel forward, and
+ * as gradient the 2×2 sum (an average pool × 4; tfjs's ResizeNearestNeighborGrad is slow on wasm).
+ */
 export function upsample2(x: tf.Tensor4D): tf.Tensor4D {
-  const [b, h, w, c] = x.shape;
-  return tf.tidy(() => {
-    const x5 = tf.reshape(x, [b * h, 1, w, 1, c]);
-    const y = tf.mul(x5, tf.ones([1, 2, 1, 2, 1]));
-    return tf.reshape(y, [b, 2 * h, 2 * w, c]) as tf.Tensor4D;
+  const [, h, w] = x.shape;
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const xi = args[0] as tf.Tensor4D;
+    return {
+      value: tf.image.resizeNearestNeighbor(xi, [2 * h, 2 * w]),
+      gradFunc: (dy: tf.Tensor4D) => tf.tidy(() => tf.mul(tf.avgPool(dy, 2, 2, 'valid'), 4)),
+    };
   });
+  return op(x) as tf.Tensor4D;
 }
 
 /**
@@ -114,4 +120,31 @@ function blur121(u: tf.Tensor4D): tf.Tensor4D {
     };
   });
   return op(u) as tf.Tensor4D;
+}
+
+/**
+ * `act(conv2d(x, w, 'same') + b)` with a constant w, b (one FusedConv2D kernel), act = leaky ReLU (0.2) or
+ * linear; the gradient flows to x only, through the cached flipped filter `wFlipped`. The fitting path of a
+ * loaded generator: fewer kernels per layer than conv + add + leakyRelu, forward and backward.
+ */
+export function convBiasActConst(
+  x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor, wFlipped: tf.Tensor4D, activation: 'leakyrelu' | 'linear',
+): tf.Tensor4D {
+  checkKernel(w);
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const xi = args[0] as tf.Tensor4D;
+    const save = args[1] as tf.GradSaveFunc;
+    const y = tf.engine().runKernel('FusedConv2D', { x: xi, filter: w, bias: b }, {
+      strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1], activation, leakyreluAlpha: 0.2,
+    } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    if (activation === 'leakyrelu') save([y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => tf.tidy(() => {
+        const dz = activation === 'leakyrelu' ? tf.mul(dy, tf.add(tf.mul(tf.step(saved[0]!), 0.8), 0.2)) as tf.Tensor4D : dy;
+        return tf.conv2d(dz, wFlipped, 1, 'same');
+      }),
+    };
+  });
+  return op(x) as tf.Tensor4D;
 }

@@ -74,7 +74,7 @@ test('UV dataset: seeded shuffling, resumable cursor, no leaked tensors', async 
       seq.push(b.ids);
       cursors.push(b.cursor);
       const v = b.images.dataSync();
-      assert.ok(v.every((x) => x >= -1 && x <= 1));
+      assert.ok(Array.from(v as Float32Array).every((x: number) => x >= -1 && x <= 1));
       tf.dispose([b.images, b.masks]);
     }
     await it.return(undefined);
