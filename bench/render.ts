@@ -9,7 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { tf, initEngine } from '../src/engine/index.js';
-import { render, rasterize, modelToCamera, toClip, type PerspectiveCamera, type RenderMesh } from '../src/render/index.js';
+import { render, rasterize, modelToCamera, toClip, collectRenderPhases, type PerspectiveCamera, type RenderMesh } from '../src/render/index.js';
 import { loadFaceModel, DEFAULT_MODEL_URL } from '../src/model/load.js';
 import { modelPositions } from '../src/model/mesh.js';
 import { sphere, checkerTexture } from '../test/render/fixtures.js';
@@ -69,6 +69,17 @@ export async function benchRender(): Promise<Record<string, number>> {
     results[`render_fwd_bwd_${size}_ms`] = time(step, size === 224 ? 21 : 11);
     const fwd = () => tf.tidy(() => { render(mesh, camera, light, texture, { resolution: [size, size] }).image.dataSync(); });
     results[`render_fwd_${size}_ms`] = time(fwd, 15);
+    if (process.env.GANFIT_BENCH_PHASES === '1') {
+      const n = 20;
+      const ph = collectRenderPhases(true)!;
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) step();
+      const total = (performance.now() - t0) / n;
+      collectRenderPhases(false);
+      let inRender = 0;
+      for (const [k, v] of Object.entries(ph)) { results[`phase_${size}_${k}_ms`] = v / n; inRender += v / n; }
+      results[`phase_${size}_rest_tf_ms`] = total - inRender;
+    }
     const r = render(mesh, camera, light, texture, { resolution: [size, size] });
     results[`covered_pixels_${size}`] = r.raster.triangleId.reduce((s, t) => s + (t >= 0 ? 1 : 0), 0);
     tf.dispose([r.image, r.alpha, r.depth, r.uv, r.normals]);

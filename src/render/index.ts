@@ -7,3 +7,4 @@ export { vertexNormals, srgbToLinear, linearToSrgb, shadePhong, shadeSH, shBasis
 export { antialias, edgeAdjacency } from './antialias.js';
 export { render, renderComposed, type RenderMesh, type RenderOptions, type Rendered, type SHLight } from './render.js';
 export { affineVertices, projectVertices } from './vertices.js';
+export { collectRenderPhases } from './render.js';

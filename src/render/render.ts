@@ -134,6 +134,24 @@ function texturePyramid(t: tf.Tensor, mip: boolean): Level[] {
   return (e.pyramid ??= buildPyramid(e.data, h, w, C, Float32Array));
 }
 
+/**
+ * Optional per-phase wall-clock totals of render() (ms), for the bench's breakdown: null (default) = off.
+ * Phases: project, rasterize, normals, forward (fused kernel), outputs (tensors of the aux outputs), backward
+ * (fused backward kernel), gradTensors.
+ */
+export let renderPhases: Record<string, number> | null = null;
+export function collectRenderPhases(on: boolean): Record<string, number> | null {
+  renderPhases = on ? {} : null;
+  return renderPhases;
+}
+let phaseT0 = 0;
+function phase(name: string | null): void {
+  if (!renderPhases) return;
+  const t = performance.now();
+  if (name) renderPhases[name] = (renderPhases[name] ?? 0) + (t - phaseT0);
+  phaseT0 = t;
+}
+
 /** True while a gradient tape is recording (then the backward pass will need the forward's buffers). */
 function tapeRecording(): boolean {
   const state = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state;
@@ -161,14 +179,18 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
   let raster!: Raster;
   let release: (() => void) | null = null;
   const out = tf.tidy(() => {
+    phase(null);
     const proj = cams.map((c) => projectVertices(mesh.positions, c, res));
     const cam = batched ? tf.stack(proj.map((p) => p.cam)) : proj[0].cam;
     const clip = batched ? tf.stack(proj.map((p) => p.clip)) : proj[0].clip;
     const clipData = f32(clip);
+    phase('project');
     raster = rasterize(clipData, mesh.triangles, res, { cull: options.cull ?? 'back', batch: batched ? B : undefined });
+    phase('rasterize');
     const normals = mesh.normals
       ? (batched ? tf.stack(cams.map((c) => modelToCamera(mesh.normals!, { ...c, translation: [0, 0, 0] }))) : modelToCamera(mesh.normals, { ...cams[0], translation: [0, 0, 0] }))
       : vertexNormals(cam, mesh.triangles);
+    phase('normals');
     const aa = options.antialias !== false;
     const V = mesh.positions.shape[0];
     const clipInfo: ClipData = { data: clipData, batched, vertexCount: V, triangles: mesh.triangles };
@@ -197,7 +219,9 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
         adjacency: aa ? edgeAdjacency(mesh.triangles) : null,
       };
       ws = acquireWorkspace(Float32Array);
+      phase('readInputs');
       const fw = fusedForward(scene, raster, ws);
+      phase('forward');
       cov = fw.cov;
       crossings = fw.crossings;
       const recording = tapeRecording();
@@ -213,13 +237,16 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
           };
           if (L.kind === 'phong') { g.position = new Float32Array(3); g.color = new Float32Array(3); g.ambient = new Float32Array(3); g.specular = new Float32Array(1); }
           if (L.kind === 'sh') g.coeffs = new Float32Array(27);
+          phase(null);
           fusedBackward(scene, raster, fw, f32(dy), g);
           releaseWorkspace(ws);
+          phase('backward');
           const grads = [tensorOf(g.clip, ts[0].shape), tensorOf(g.cam, ts[1].shape), tensorOf(g.normals, ts[2].shape), tensorOf(g.attr, ts[3].shape)];
           if (texture) grads.push(tensorOf(g.texture!, ts[4].shape));
           if (L.kind === 'phong') grads.push(tensorOf(g.position!, ts[li].shape), tensorOf(g.color!, ts[li + 1].shape), tensorOf(g.ambient!, ts[li + 2].shape), tensorOf(g.specular!, ts[li + 3].shape));
           if (L.kind === 'sh') grads.push(tensorOf(g.coeffs!, ts[li].shape));
           if (bgT) grads.push(tensorOf(g.background!, bgT.shape));
+          phase('gradTensors');
           return grads;
         },
       };
@@ -254,6 +281,7 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
     const uv = texture && scene.albedo.kind === 'texture'
       ? aux(mesh.uvs!, scene.albedo.uvs as Float32Array, false, 2, mesh.uvTriangles!, ws.uvDense.subarray(0, 2 * D) as Float32Array, 2, 0)
       : tf.zeros(px(2));
+    phase('outputs');
     return { image, alpha, depth, uv, normals: nrm };
   });
   (release as (() => void) | null)?.();

@@ -93,8 +93,9 @@ function sampleLevel(L: Level, C: number, u: number, v: number, weight: number, 
   const cx = u * w - 0.5, cy = (1 - v) * h - 0.5;
   const x0f = Math.floor(cx), y0f = Math.floor(cy);
   const fx = cx - x0f, fy = cy - y0f;
-  const x0 = x0f < 0 ? 0 : x0f > w - 1 ? w - 1 : x0f, x1 = x0f + 1 < 0 ? 0 : x0f + 1 > w - 1 ? w - 1 : x0f + 1;
-  const y0 = y0f < 0 ? 0 : y0f > h - 1 ? h - 1 : y0f, y1 = y0f + 1 < 0 ? 0 : y0f + 1 > h - 1 ? h - 1 : y0f + 1;
+  // Clamped as floats, then int32 (integer keys keep typed-array access on the fast path).
+  const x0 = (x0f < 0 ? 0 : x0f > w - 1 ? w - 1 : x0f) | 0, x1 = (x0f + 1 < 0 ? 0 : x0f + 1 > w - 1 ? w - 1 : x0f + 1) | 0;
+  const y0 = (y0f < 0 ? 0 : y0f > h - 1 ? h - 1 : y0f) | 0, y1 = (y0f + 1 < 0 ? 0 : y0f + 1 > h - 1 ? h - 1 : y0f + 1) | 0;
   const i00 = (y0 * w + x0) * C, i01 = (y0 * w + x1) * C, i10 = (y1 * w + x0) * C, i11 = (y1 * w + x1) * C;
   const w00 = (1 - fx) * (1 - fy) * weight, w01 = fx * (1 - fy) * weight, w10 = (1 - fx) * fy * weight, w11 = fx * fy * weight;
   for (let k = 0; k < C; k++) out[o + k] += w00 * data[i00 + k] + w01 * data[i01 + k] + w10 * data[i10 + k] + w11 * data[i11 + k];
@@ -106,8 +107,9 @@ function sampleLevelBackward(L: Level, C: number, u: number, v: number, weight: 
   const cx = u * w - 0.5, cy = (1 - v) * h - 0.5;
   const x0f = Math.floor(cx), y0f = Math.floor(cy);
   const fx = cx - x0f, fy = cy - y0f;
-  const x0 = x0f < 0 ? 0 : x0f > w - 1 ? w - 1 : x0f, x1 = x0f + 1 < 0 ? 0 : x0f + 1 > w - 1 ? w - 1 : x0f + 1;
-  const y0 = y0f < 0 ? 0 : y0f > h - 1 ? h - 1 : y0f, y1 = y0f + 1 < 0 ? 0 : y0f + 1 > h - 1 ? h - 1 : y0f + 1;
+  // Clamped as floats, then int32 (integer keys keep typed-array access on the fast path).
+  const x0 = (x0f < 0 ? 0 : x0f > w - 1 ? w - 1 : x0f) | 0, x1 = (x0f + 1 < 0 ? 0 : x0f + 1 > w - 1 ? w - 1 : x0f + 1) | 0;
+  const y0 = (y0f < 0 ? 0 : y0f > h - 1 ? h - 1 : y0f) | 0, y1 = (y0f + 1 < 0 ? 0 : y0f + 1 > h - 1 ? h - 1 : y0f + 1) | 0;
   const i00 = (y0 * w + x0) * C, i01 = (y0 * w + x1) * C, i10 = (y1 * w + x0) * C, i11 = (y1 * w + x1) * C;
   const w00 = (1 - fx) * (1 - fy) * weight, w01 = fx * (1 - fy) * weight, w10 = (1 - fx) * fy * weight, w11 = fx * fy * weight;
   let gfx = 0, gfy = 0;
