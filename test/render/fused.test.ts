@@ -1,0 +1,218 @@
+/**
+ * The fused render path (src/render/fused.ts): float64 finite-difference checks of its hand-written backward
+ * w.r.t. every input (the kernels are generic over Float32Array / Float64Array, so the exact code `render()` runs
+ * is checked in double precision), equality of `render()` with the composed small ops (`renderComposed`),
+ * forward and gradients, and the typed-array camera maps and SH kernel.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf, initEngine } from '../../src/engine/index.js';
+import { rasterize } from '../../src/render/rasterize.js';
+import { Workspace, fusedForward, fusedBackward, type FusedScene, type FusedGrads, type FusedLight, type FusedAlbedo } from '../../src/render/fused.js';
+import { edgeAdjacency } from '../../src/render/antialias.js';
+import { buildPyramid } from '../../src/render/texture.js';
+import { shKernel, shBackwardKernel } from '../../src/render/shade.js';
+import { affineKernel, affineBackwardKernel, projectVertices } from '../../src/render/vertices.js';
+import { render, renderComposed, modelToCamera, toClip, modelToCamera64, type Camera64, type PerspectiveCamera, type Camera } from '../../src/render/index.js';
+import { sphere, checkerTexture } from './fixtures.js';
+import { checkGradient, dot, rng, randomArray } from './helpers.js';
+
+const RES = [20, 24] as const;
+const [H, W] = RES;
+
+/** A small sphere seen by a perspective camera: float64 camera-space and clip positions. */
+function scene64(rotation = [0.3, 0.5, 0.1]) {
+  const m = sphere(5, 7, [6, 7, 6], 2);
+  const cam: Camera64 = { kind: 'perspective', rotation, translation: [0.3, -0.2, 40], focal: 45 };
+  const pc = modelToCamera64(m.positions, cam);
+  const V = pc.length / 3;
+  const clip = new Float64Array(4 * V);
+  for (let v = 0; v < V; v++) {
+    const X = pc[3 * v], Y = pc[3 * v + 1], Z = pc[3 * v + 2];
+    const px = (cam.focal * X) / Z + (W - 1) / 2, py = (cam.focal * Y) / Z + (H - 1) / 2;
+    clip.set([((2 * px + 1) / W - 1) * Z, ((2 * py + 1) / H - 1) * Z, Z - 2, Z], 4 * v);
+  }
+  return { m, cam: pc, clip, V };
+}
+
+interface Inputs { clip: Float64Array; cam: Float64Array; normals: Float64Array; attr: Float64Array; tex: Float64Array; light: Float64Array; bg: Float64Array }
+
+const TH = 8, TW = 16;
+
+function build(x: Inputs, base: ReturnType<typeof scene64>, kind: 'phong' | 'sh' | 'none', albedoKind: 'texture' | 'mip' | 'colors'): FusedScene {
+  const albedo: FusedAlbedo = albedoKind === 'colors'
+    ? { kind: 'colors', colors: x.attr }
+    : { kind: 'texture', uvs: x.attr, uvTriangles: base.m.uvTriangles, pyramid: albedoKind === 'mip' ? buildPyramid(x.tex, TH, TW, 3, Float64Array) : [{ data: x.tex, h: TH, w: TW }], mip: albedoKind === 'mip', mipLevel: albedoKind === 'mip' ? 1.3 : undefined };
+  const l = x.light;
+  const light: FusedLight = kind === 'phong'
+    ? { kind: 'phong', position: l.subarray(0, 3), color: l.subarray(3, 6), ambient: l.subarray(6, 9), specular: l.subarray(9, 10), shininess: 7 }
+    : kind === 'sh' ? { kind: 'sh', coeffs: l.subarray(0, 27) } : { kind: 'none' };
+  return {
+    clip: { data: x.clip, batched: false, vertexCount: base.V, triangles: base.m.triangles },
+    cam: x.cam, normals: x.normals, albedo, light, background: x.bg, bgBatched: false, adjacency: edgeAdjacency(base.m.triangles),
+  };
+}
+
+for (const [kind, albedoKind] of [['phong', 'texture'], ['phong', 'mip'], ['sh', 'colors'], ['none', 'texture']] as const) {
+  test(`fused kernel: float64 gradient check w.r.t. every input (${kind} light, ${albedoKind} albedo)`, () => {
+    const base = scene64();
+    const raster = rasterize(Float32Array.from(base.clip), base.m.triangles, RES, { cull: 'back' });
+    const r = rng(11);
+    const V = base.V;
+    // Normals: roughly outward (towards the camera) with noise; light: point light or SH with white + gradient.
+    const normals = Float64Array.from(base.cam, (c, i) => (i % 3 === 2 ? c - 40 : c) * 0.1 + 0.2 * (r() - 0.5));
+    const attrN = albedoKind === 'colors' ? 3 * V : base.m.uvs.length;
+    const attr = albedoKind === 'colors' ? randomArray(attrN, r, 0.15, 0.85) : Float64Array.from(base.m.uvs, (u) => 0.05 + 0.9 * u + 0.01 * (r() - 0.5));
+    const light = kind === 'sh'
+      ? Float64Array.from({ length: 27 }, (_, i) => (i < 3 ? 2.5 : 0.3 * (r() - 0.5)))
+      : new Float64Array([15, -20, 5, 0.9, 0.8, 0.7, 0.2, 0.25, 0.3, 0.3]);
+    const x: Inputs = { clip: base.clip.slice(), cam: base.cam.slice(), normals, attr, tex: randomArray(TH * TW * 3, r, 0.1, 0.9), light, bg: randomArray(H * W * 3, r, 0, 1) };
+    const w = randomArray(H * W * 3, r);
+    const ws = new Workspace(Float64Array);
+    const loss = (xx: Inputs) => {
+      const s = build(xx, base, kind, albedoKind);
+      fusedForward(s, raster, ws);
+      return dot(w, ws.imageOut.subarray(0, H * W * 3));
+    };
+    const s = build(x, base, kind, albedoKind);
+    const fw = fusedForward(s, raster, ws);
+    assert.ok(fw.cov.count > 100 && fw.crossings!.count > 10, `${fw.cov.count} covered pixels, ${fw.crossings!.count} crossings`);
+    const g: FusedGrads = {
+      clip: new Float64Array(x.clip.length), cam: new Float64Array(x.cam.length), normals: new Float64Array(x.normals.length),
+      attr: new Float64Array(attrN), texture: new Float64Array(x.tex.length),
+      position: new Float64Array(3), color: new Float64Array(3), ambient: new Float64Array(3), specular: new Float64Array(1), coeffs: new Float64Array(27),
+      background: new Float64Array(x.bg.length),
+    };
+    fusedBackward(s, raster, fw, w, g);
+    const lightGrad = kind === 'sh' ? g.coeffs! : new Float64Array([...g.position!, ...g.color!, ...g.ambient!, ...g.specular!]);
+    // The gamma curves are piecewise-linear tables (shade.ts): a central difference that straddles a knot differs
+    // from the segment's exact slope by up to the slope jump between neighbouring segments (~1e-4 relative), hence
+    // rtol 3e-4 where the path goes through both gamma curves; everything else is exact to float64 rounding.
+    const key = (k: keyof Inputs, grad: ArrayLike<number>, opts: Parameters<typeof checkGradient>[3] = {}) =>
+      checkGradient((v) => loss({ ...x, [k]: v }), x[k].slice(), grad, { label: `${kind}/${albedoKind} d/d${k}`, rtol: 3e-4, atol: 1e-6, ...opts });
+    key('bg', g.background!);
+    key('attr', g.attr);
+    // A mip texel feeds many pixels, so more of its differences straddle a gamma knot: rtol 1e-3 there.
+    if (albedoKind !== 'colors') key('tex', g.texture!, albedoKind === 'mip' ? { rtol: 1e-3 } : {});
+    if (kind !== 'none') {
+      key('cam', g.cam, { allowZero: kind === 'sh' });
+      key('normals', g.normals);
+      key('light', lightGrad);
+    }
+    key('clip', g.clip, { h: 1e-7, atol: 1e-5 });
+  });
+}
+
+function meshOf(m: ReturnType<typeof sphere>) {
+  return { positions: tf.tensor2d(m.positions, [m.positions.length / 3, 3]), triangles: m.triangles, uvs: tf.tensor2d(m.uvs, [m.uvs.length / 2, 2]), uvTriangles: m.uvTriangles };
+}
+
+function close(name: string, a: ArrayLike<number>, b: ArrayLike<number>, rel = 2e-4): void {
+  assert.equal(a.length, b.length, `${name}: length`);
+  let scale = 1e-6, worst = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  assert.ok(worst <= rel * scale, `${name}: max |fused − composed| = ${worst} (scale ${scale})`);
+}
+
+test('render() (fused) equals renderComposed(): outputs and gradients w.r.t. geometry, camera, light, texture, UVs, background', async () => {
+  await initEngine();
+  const s = sphere(12, 18, [8, 11, 9], 3);
+  const mesh = meshOf(s);
+  const tex = tf.tensor3d(checkerTexture(32, 4), [32, 32, 3]);
+  const colors = tf.tensor2d(Float32Array.from({ length: s.positions.length }, (_, i) => 0.3 + 0.6 * (((i * 7919) % 97) / 97)), [s.positions.length / 3, 3]);
+  const sh = tf.tensor2d([[2.5, 2.5, 2.5], [0.2, 0, 0], [-0.6, -0.6, -0.6], [0.3, 0.2, 0.1], [0, 0.1, 0], [0, 0, 0], [0.1, 0.1, 0.1], [0, 0, 0], [0, 0, 0.1]]);
+  const res = [40, 48] as const;
+  const cases: { name: string; batch: boolean; texture: boolean; light: 'phong' | 'sh' | 'none'; filter?: 'mip' }[] = [
+    { name: 'single, texture, Phong', batch: false, texture: true, light: 'phong' },
+    { name: 'batch, texture (mip), Phong', batch: true, texture: true, light: 'phong', filter: 'mip' },
+    { name: 'single, colours, SH', batch: false, texture: false, light: 'sh' },
+    { name: 'batch, texture, unlit', batch: true, texture: true, light: 'none' },
+  ];
+  for (const c of cases) {
+    const B = c.batch ? 2 : 1;
+    const target = tf.randomUniform(c.batch ? [2, ...res, 3] : [...res, 3], 0, 1, 'float32', 5);
+    const bg = tf.randomUniform(c.batch ? [2, ...res, 3] : [...res, 3], 0, 1, 'float32', 6);
+    const run = (f: typeof render) => tf.tidy(() => {
+      const inputs = [mesh.positions, tf.tensor1d([0.1, 0.3, 0.05]), tf.tensor1d([0.2, 0, 60]), tf.scalar(100), tf.tensor1d([25, -30, -5]), tf.tensor1d([0.85, 0.8, 0.75]), c.texture ? tex : colors, mesh.uvs, bg, sh];
+      let outs: tf.Tensor[] = [];
+      const grads = tf.grads((pos: tf.Tensor, rot: tf.Tensor, tr: tf.Tensor, foc: tf.Tensor, lp: tf.Tensor, lc: tf.Tensor, alb: tf.Tensor, uvs: tf.Tensor, back: tf.Tensor, shc: tf.Tensor) => {
+        const cam = (r: tf.Tensor): PerspectiveCamera => ({ kind: 'perspective', rotation: r as tf.Tensor1D, translation: tr as tf.Tensor1D, focal: foc as tf.Scalar });
+        const cams: Camera | Camera[] = c.batch ? [cam(rot), cam(tf.add(rot, tf.tensor1d([0, -0.7, 0])))] : cam(rot);
+        const light = c.light === 'phong' ? { position: lp as tf.Tensor1D, color: lc as tf.Tensor1D, ambient: [0.3, 0.3, 0.3], specular: 0.3, shininess: 9 } : c.light === 'sh' ? { sh: shc as tf.Tensor2D } : null;
+        const m = { positions: pos as tf.Tensor2D, triangles: s.triangles, uvs: uvs as tf.Tensor2D, uvTriangles: s.uvTriangles, colors: c.texture ? undefined : (alb as tf.Tensor2D) };
+        const r = f(m, cams, light, c.texture ? (alb as tf.Tensor3D) : null, { resolution: res, background: back, textureFilter: c.filter });
+        outs = [r.image, r.alpha, r.depth, r.uv, r.normals].map((t) => tf.keep(t));
+        // Every output takes part in the loss, so every backward (image, alpha, depth, UVs, normals) is compared.
+        return tf.addN([
+          tf.mean(tf.square(tf.sub(r.image, target))), tf.mul(tf.mean(r.alpha), 0.3), tf.mul(tf.mean(r.depth), 1e-3),
+          tf.mul(tf.mean(r.uv), 0.2), tf.mul(tf.mean(r.normals), 0.1),
+          // Inputs a case does not use (SH with Phong, …) get zero gradients instead of an error from tf.grads.
+          tf.mul(tf.addN([pos, rot, tr, foc, lp, lc, alb, uvs, back, shc].map((t) => tf.sum(t))), 0),
+        ]);
+      })(inputs);
+      const result = { outs: outs.map((t) => t.dataSync().slice()), grads: grads.map((t) => t.dataSync().slice()) };
+      tf.dispose(outs);
+      return result;
+    });
+    const fused = run(render), composed = run(renderComposed);
+    ['image', 'alpha', 'depth', 'uv', 'normals'].forEach((n, i) => close(`${c.name}: ${n}`, fused.outs[i], composed.outs[i], 1e-4));
+    ['positions', 'rotation', 'translation', 'focal', 'light position', 'light colour', c.texture ? 'texture' : 'colours', 'uvs', 'background', 'sh'].forEach((n, i) => {
+      close(`${c.name}: d/d${n}`, fused.grads[i], composed.grads[i], 2e-3);
+    });
+    assert.equal(B, c.batch ? 2 : 1);
+    tf.dispose([target, bg]);
+  }
+});
+
+test('SH kernel: float64 gradient check w.r.t. albedo, normals and coefficients', () => {
+  const r = rng(12), N = 10;
+  const alb = randomArray(3 * N, r, 0.1, 0.9), nrm = randomArray(3 * N, r), coeffs = randomArray(27, r), dy = randomArray(3 * N, r);
+  const f = (a: Float64Array, n: Float64Array, c: Float64Array) => {
+    const out = new Float64Array(3 * N);
+    shKernel(a, n, c, out);
+    return dot(dy, out);
+  };
+  const gA = new Float64Array(3 * N), gN = new Float64Array(3 * N), gC = new Float64Array(27);
+  shBackwardKernel(alb, nrm, coeffs, dy, gA, gN, gC);
+  checkGradient((a) => f(a, nrm, coeffs), alb.slice(), gA, { label: 'sh d/dalbedo' });
+  checkGradient((n) => f(alb, n, coeffs), nrm.slice(), gN, { label: 'sh d/dnormals' });
+  checkGradient((c) => f(alb, nrm, c), coeffs.slice(), gC, { label: 'sh d/dcoeffs' });
+});
+
+test('camera maps: affine kernel float64 gradient check; projectVertices equals toClip(modelToCamera) with the same gradients', async () => {
+  const r = rng(13), V = 9;
+  for (const k of [3, 4, 5]) {
+    const x = randomArray(3 * V, r), q = randomArray(4 * k, r), dy = randomArray(V * k, r);
+    const f = (xx: Float64Array, qq: Float64Array) => {
+      const out = new Float64Array(V * k);
+      affineKernel(xx, qq, k, out);
+      return dot(dy, out);
+    };
+    const gx = new Float64Array(3 * V), gq = new Float64Array(4 * k);
+    affineBackwardKernel(x, q, k, dy, gx, gq);
+    checkGradient((xx) => f(xx, q), x.slice(), gx, { label: `affine k=${k} d/dx` });
+    checkGradient((qq) => f(x, qq), q.slice(), gq, { label: `affine k=${k} d/dq` });
+  }
+  await initEngine();
+  const pos = tf.tensor2d(sphere(5, 7, [6, 7, 6], 2).positions, [30, 3]);
+  const cams: Camera[] = [
+    { kind: 'perspective', rotation: [0.2, -0.4, 0.1], translation: [1, -2, 50], focal: 80, principal: [30, 20] },
+    { kind: 'orthographic', rotation: [0.1, 0.3, 0], translation: [0, 0, 60], scale: 3 },
+  ];
+  for (const cam of cams) {
+    const wC = tf.randomUniform([30, 3], -1, 1, 'float32', 7), wK = tf.randomUniform([30, 4], -1, 1, 'float32', 8);
+    const run = (fast: boolean) => tf.tidy(() => {
+      const g = tf.grads((p: tf.Tensor, rot: tf.Tensor, tr: tf.Tensor, s: tf.Tensor) => {
+        const c = { ...cam, rotation: rot as tf.Tensor1D, translation: tr as tf.Tensor1D, ...(cam.kind === 'perspective' ? { focal: s as tf.Scalar } : { scale: s as tf.Scalar }) } as Camera;
+        const { cam: cc, clip } = fast ? projectVertices(p as tf.Tensor2D, c, [40, 60]) : (() => { const m = modelToCamera(p as tf.Tensor2D, c); return { cam: m, clip: toClip(m, c, [40, 60]) }; })();
+        return tf.add(tf.sum(tf.mul(cc, wC)), tf.sum(tf.mul(clip, wK)));
+      })([pos, tf.tensor1d(Array.from(cam.rotation as number[])), tf.tensor1d(Array.from(cam.translation as number[])), tf.scalar(cam.kind === 'perspective' ? (cam.focal as number) : (cam.scale as number))]);
+      const { cam: cc, clip } = fast ? projectVertices(pos, cam, [40, 60]) : (() => { const m = modelToCamera(pos, cam); return { cam: m, clip: toClip(m, cam, [40, 60]) }; })();
+      return [cc.dataSync().slice(), clip.dataSync().slice(), ...g.map((t) => t.dataSync().slice())];
+    });
+    const a = run(true), b = run(false);
+    a.forEach((v, i) => close(`${cam.kind} projectVertices #${i}`, v, b[i], 2e-5));
+    tf.dispose([wC, wK]);
+  }
+});
