@@ -5,8 +5,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { tf, initEngine } from '../../src/engine/index.js';
-import { render, type RenderMesh, type PerspectiveCamera } from '../../src/render/index.js';
+import { render, renderComposed, type RenderMesh, type PerspectiveCamera } from '../../src/render/index.js';
 import { cube, sphere, checkerTexture } from './fixtures.js';
+import { loadFaceModel, DEFAULT_MODEL_URL } from '../../src/model/load.js';
+import { modelPositions } from '../../src/model/mesh.js';
 
 const GOLDEN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'golden');
 const UPDATE = process.env.GANFIT_UPDATE_GOLDEN === '1';
@@ -80,6 +82,41 @@ test('golden: head-like ellipsoid, yawed 25° (nose to image left), orthographic
   const ortho = { kind: 'orthographic' as const, rotation: [0.2, 0.4, 0], translation: [0, 0, 60], scale: 4 };
   const r2 = render({ ...mesh, colors }, ortho, { sh }, null, { resolution: [96, 96] });
   await matchGolden('head-ortho-sh', r2.image);
+});
+
+const HAS_ICT = existsSync(fileURLToPath(DEFAULT_MODEL_URL));
+
+test('golden: ICT mean head, frontal and 30° yaw (texture, Phong, antialiased)', { skip: !HAS_ICT && 'ICT asset missing' }, async () => {
+  await initEngine();
+  const model = await loadFaceModel();
+  const V = model.vertexCount;
+  const mesh: RenderMesh = {
+    positions: tf.tensor2d(modelPositions(model, { identity: [], expression: [] }), [V, 3]),
+    triangles: model.triangles,
+    uvs: tf.tensor2d(model.uvs, [model.uvs.length / 2, 2]),
+    uvTriangles: model.uvTriangles,
+  };
+  const tex = tf.tensor3d(checkerTexture(256, 16), [256, 256, 3]);
+  for (const [name, yaw] of [['ict-frontal', 0], ['ict-yaw30', 30]] as const) {
+    // yaw > 0 turns the face to the image left (docs/conventions.md): R_y(−yaw) in model axes.
+    const cam: PerspectiveCamera = { kind: 'perspective', rotation: [0, (-yaw * Math.PI) / 180, 0], translation: [0, 2, 60], focal: 128 * 1.6 };
+    const r = render(mesh, cam, light, tex, { resolution: [128, 128] });
+    await matchGolden(name, r.image);
+    // The composed small ops render the same image.
+    const ref = renderComposed(mesh, cam, light, tex, { resolution: [128, 128] });
+    const d0 = r.image.dataSync(), d1 = ref.image.dataSync();
+    let worst = 0;
+    for (let i = 0; i < d0.length; i++) worst = Math.max(worst, Math.abs(d0[i] - d1[i]));
+    assert.ok(worst < 1e-3, `fused vs composed: max abs difference ${worst}`);
+    tf.dispose([ref.image, ref.alpha, ref.depth, ref.uv, ref.normals]);
+    // Sanity independent of the PNG: the head covers a good part of the frame, the corners are background.
+    const a = r.alpha.dataSync();
+    const cover = a.reduce((s, x) => s + x, 0) / a.length;
+    assert.ok(cover > 0.2 && cover < 0.8, `coverage ${cover}`);
+    assert.equal(a[0], 0);
+    tf.dispose([r.image, r.alpha, r.depth, r.uv, r.normals]);
+  }
+  tf.dispose([mesh.positions, mesh.uvs!, tex]);
 });
 
 test('batch of two cameras equals two single renders', async () => {
