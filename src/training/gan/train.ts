@@ -19,8 +19,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { tf } from '../../engine/index.js';
 import {
-  DEFAULT_GENERATOR, encodeGeneratorWeights, generatorForward, generatorParamSpecs, initParams, makeTextureGenerator,
-  type GeneratorConfig, type ParamMap, type ParamSpec,
+  DEFAULT_GENERATOR, encodeGeneratorWeights, generatorForward, generatorParamSpecs, initParams, loadTextureGenerator,
+  type GeneratorConfig, type ParamMap, type ParamSpec, type TextureGenerator,
 } from '../../texture/gan.js';
 import { Rng } from '../../texture/random.js';
 import { openUvDataset, type BatchCursor, type FillMode } from '../uv-dataset-format.js';
@@ -394,7 +394,6 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
 }
 
 /** Load the EMA generator written by a run (runDir/texture-gan.bin) without the loader's default path. */
-export async function loadRunGenerator(runDir: string): Promise<ReturnType<typeof makeTextureGenerator>> {
-  const { loadTextureGenerator } = await import('../../texture/gan.js');
+export async function loadRunGenerator(runDir: string): Promise<TextureGenerator> {
   return loadTextureGenerator(path.join(runDir, 'texture-gan.bin'));
 }
