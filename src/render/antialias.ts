@@ -108,64 +108,75 @@ function silhouetteEdges(sx: Float64Array, sy: Float64Array, sw: Float64Array, t
  * different triangles, the nearer triangle's first silhouette edge (k = 0, 1, 2) that crosses the segment.
  */
 export function findCrossings(raster: Raster, clip: ClipData, adj: Int32Array): Crossings {
-  const { batch: B, height: H, width: W, triangleId: ids, depth } = raster;
-  const P = H * W;
-  let data = new Int32Array(1024), frac = new Float64Array(256);
-  let count = 0;
+  const { batch: B, height: H, width: W } = raster;
+  const out: Crossings = { count: 0, data: new Int32Array(1024), frac: new Float64Array(256) };
   const tr = clip.triangles, T = tr.length / 3, Vc = clip.vertexCount;
   if (scratch.sx.length < Vc) scratch.sx = new Float64Array(Vc), scratch.sy = new Float64Array(Vc), scratch.sw = new Float64Array(Vc);
   if (scratch.silhouette.length < T) scratch.silhouette = new Uint8Array(T);
   const { sx, sy, sw, silhouette: sil } = scratch;
-  const hw = W / 2, hh = H / 2;
   for (let b = 0; b < B; b++) {
-    const cb = clip.batched ? b * Vc * 4 : 0;
-    const c = clip.data;
-    for (let v = 0; v < Vc; v++) {
-      const o = cb + 4 * v, w = c[o + 3];
-      sx[v] = (c[o] / w + 1) * hw - 0.5; sy[v] = (c[o + 1] / w + 1) * hh - 0.5; sw[v] = w;
-    }
+    screenOf(clip.data, clip.batched ? b * Vc * 4 : 0, Vc, W, H, sx, sy, sw);
     silhouetteEdges(sx, sy, sw, tr, adj, sil);
-    for (let dir = 0; dir < 2; dir++) {
-      const step = dir === 0 ? 1 : W;
-      for (let y = 0; y < H - dir; y++) {
-        for (let x = 0; x < W - (1 - dir); x++) {
-          const p = b * P + y * W + x, q = p + step;
-          const tp = ids[p], tq = ids[q];
-          if (tp === tq) continue;
-          const pNear = tq < 0 || (tp >= 0 && depth[p] <= depth[q]);
-          const near = pNear ? p : q, t = ids[near];
-          const mask = sil[t] >> 2;
-          if (mask === 0) continue;
-          const far = pNear ? q : p;
-          const nx = pNear ? x : x + (1 - dir), ny = pNear ? y : y + dir, fx = pNear ? x + (1 - dir) : x, fy = pNear ? y + dir : y;
-          for (let k = 0; k < 3; k++) {
-            if (!((mask >> k) & 1)) continue;
-            const va = tr[3 * t + k], vb = tr[3 * t + (k === 2 ? 0 : k + 1)];
-            const ax = sx[va], ay = sy[va], bx = sx[vb], by = sy[vb];
-            const en = edgeFn(ax, ay, bx, by, nx, ny), ef = edgeFn(ax, ay, bx, by, fx, fy);
-            if (!(en * ef < 0)) continue;
-            // The crossing must lie on the edge: a and b on either side of the pixel-pair line.
-            const da = (fx - nx) * (ay - ny) - (fy - ny) * (ax - nx), db = (fx - nx) * (by - ny) - (fy - ny) * (bx - nx);
-            if (da * db > 0) continue;
-            if (count * 5 + 5 > data.length) {
-              const grown = new Int32Array(data.length * 2);
-              grown.set(data);
-              data = grown;
-              const gf = new Float64Array(frac.length * 2);
-              gf.set(frac);
-              frac = gf;
-            }
-            const o = count * 5;
-            data[o] = b; data[o + 1] = near; data[o + 2] = far; data[o + 3] = t; data[o + 4] = k;
-            frac[count] = en / (en - ef);
-            count++;
-            break;
-          }
-        }
+    for (let dir = 0; dir < 2; dir++) scanPairs(raster, b, dir, tr, sx, sy, sil, out);
+  }
+  return out;
+}
+
+/** Screen coordinates (pixel units) and w of every vertex of one view. */
+function screenOf(c: Num, cb: number, Vc: number, W: number, H: number, sx: Float64Array, sy: Float64Array, sw: Float64Array): void {
+  const hw = W / 2, hh = H / 2;
+  for (let v = 0; v < Vc; v++) {
+    const o = cb + 4 * v, w = c[o + 3];
+    sx[v] = (c[o] / w + 1) * hw - 0.5; sy[v] = (c[o + 1] / w + 1) * hh - 0.5; sw[v] = w;
+  }
+}
+
+/** The crossings between horizontal (dir 0) or vertical (dir 1) neighbours of view b, appended to `out`. */
+function scanPairs(raster: Raster, b: number, dir: number, tr: Uint32Array, sx: Float64Array, sy: Float64Array, sil: Uint8Array, out: Crossings): void {
+  const { height: H, width: W, triangleId: ids, depth } = raster;
+  const P = H * W, step = dir === 0 ? 1 : W, dx = 1 - dir;
+  for (let y = 0; y < H - dir; y++) {
+    for (let x = 0; x < W - dx; x++) {
+      const p = b * P + y * W + x, q = p + step;
+      const tp = ids[p], tq = ids[q];
+      if (tp === tq) continue;
+      const pNear = tq < 0 || (tp >= 0 && depth[p] <= depth[q]);
+      const near = pNear ? p : q, t = ids[near];
+      const mask = sil[t] >> 2;
+      if (mask === 0) continue;
+      const nx = pNear ? x : x + dx, ny = pNear ? y : y + dir, fx = pNear ? x + dx : x, fy = pNear ? y + dir : y;
+      for (let k = 0; k < 3; k++) {
+        if (!((mask >> k) & 1)) continue;
+        const va = tr[3 * t + k], vb = tr[3 * t + (k === 2 ? 0 : k + 1)];
+        const ax = sx[va], ay = sy[va], bx = sx[vb], by = sy[vb];
+        const en = edgeFn(ax, ay, bx, by, nx, ny), ef = edgeFn(ax, ay, bx, by, fx, fy);
+        if (!(en * ef < 0)) continue;
+        // The crossing must lie on the edge: a and b on either side of the pixel-pair line.
+        const da = (fx - nx) * (ay - ny) - (fy - ny) * (ax - nx), db = (fx - nx) * (by - ny) - (fy - ny) * (bx - nx);
+        if (da * db > 0) continue;
+        pushCrossing(out, b, near, pNear ? q : p, t, k, en / (en - ef));
+        break;
       }
     }
   }
-  return { count, data, frac };
+}
+
+function pushCrossing(out: Crossings, b: number, near: number, far: number, t: number, k: number, frac: number): void {
+  const n = out.count;
+  if (n * 5 + 5 > out.data.length) {
+    const grown = new Int32Array(out.data.length * 2);
+    grown.set(out.data);
+    out.data = grown;
+  }
+  if (n >= out.frac.length) {
+    const gf = new Float64Array(out.frac.length * 2);
+    gf.set(out.frac);
+    out.frac = gf;
+  }
+  const o = n * 5, d = out.data;
+  d[o] = b; d[o + 1] = near; d[o + 2] = far; d[o + 3] = t; d[o + 4] = k;
+  out.frac[n] = frac;
+  out.count = n + 1;
 }
 
 /** out += the crossings' blends of `color` (out must already hold a copy of color). */

@@ -56,22 +56,32 @@ export interface Coverage {
 
 /** List the covered pixels and their barycentrics (same values as interpolate's pixelBarycentrics). */
 export function coverage(raster: Raster, clip: ClipData, ctor: Ctor): Coverage {
-  const { batch: B, height: H, width: W, triangleId: ids, bary: rb } = raster;
-  const P = H * W, n = B * P;
-  let count = 0;
-  for (let q = 0; q < n; q++) if (ids[q] >= 0) count++;
+  const count = countCovered(raster.triangleId);
   const pixels = new Int32Array(count), bary = new ctor(3 * count);
-  const c = clip.data, tr = clip.triangles;
-  let i = 0;
-  for (let b = 0; b < B; b++) {
-    const cb = clip.batched ? b * clip.vertexCount * 4 : 0;
-    for (let p = 0; p < P; p++) {
-      const q = b * P + p, t = ids[q];
+  const P = raster.height * raster.width;
+  for (let b = 0, i = 0; b < raster.batch; b++) i = coverView(raster, clip, b, b * P, i, pixels, bary);
+  return { count, pixels, bary };
+}
+
+function countCovered(ids: Int32Array): number {
+  let count = 0;
+  for (let q = 0; q < ids.length; q++) if (ids[q] >= 0) count++;
+  return count;
+}
+
+/** Covered pixels of view b (pixels q0 … q0 + P − 1) from index i on; returns the next index. */
+function coverView(raster: Raster, clip: ClipData, b: number, q0: number, i: number, pixels: Int32Array, bary: Num): number {
+  const { height: H, width: W, triangleId: ids, bary: rb } = raster;
+  const c = clip.data, tr = clip.triangles, P = H * W;
+  const cb = clip.batched ? b * clip.vertexCount * 4 : 0;
+  for (let y = 0; y < H; y++) {
+    const sy = (2 * y + 1) / H - 1;
+    for (let x = 0; x < W; x++) {
+      const q = q0 + y * W + x, t = ids[q];
       if (t < 0) continue;
       pixels[i] = q;
       let b0 = rb[2 * q], b1 = rb[2 * q + 1], b2 = 1 - b0 - b1;
-      const x = p % W, y = (p - x) / W;
-      const sx = (2 * x + 1) / W - 1, sy = (2 * y + 1) / H - 1;
+      const sx = (2 * x + 1) / W - 1;
       const o0 = cb + 4 * tr[3 * t], o1 = cb + 4 * tr[3 * t + 1], o2 = cb + 4 * tr[3 * t + 2];
       const p0x = c[o0] - sx * c[o0 + 3], p0y = c[o0 + 1] - sy * c[o0 + 3];
       const p1x = c[o1] - sx * c[o1 + 3], p1y = c[o1 + 1] - sy * c[o1 + 3];
@@ -85,7 +95,8 @@ export function coverage(raster: Raster, clip: ClipData, ctor: Ctor): Coverage {
       i++;
     }
   }
-  return { count, pixels, bary };
+  void P;
+  return i;
 }
 
 /** out[i,·] = Σₖ bₖ·attr[tris[t,k],·] over the covered pixels (out compact [N,C]). */
@@ -286,21 +297,13 @@ export function fusedForward(s: FusedScene, raster: Raster, ws: Workspace): Fuse
   interpolateCompact(cov, raster, s.normals, batched, 3, tris, nrm);
   const depth = sub(ws.depth, D), uvDense = sub(ws.uvDense, 2 * D), nrmDense = sub(ws.nrmDense, 3 * D), mask = sub(ws.mask, D);
   depth.fill(0); uvDense.fill(0); nrmDense.fill(0); mask.fill(0);
-  for (let i = 0; i < N; i++) {
-    const q = px[i];
-    depth[q] = pos[3 * i + 2];
-    mask[q] = 1;
-    nrmDense[3 * q] = nrm[3 * i]; nrmDense[3 * q + 1] = nrm[3 * i + 1]; nrmDense[3 * q + 2] = nrm[3 * i + 2];
-  }
+  scatterGeometry(px, N, pos, nrm, depth, mask, nrmDense);
   const a = s.albedo;
   ws.levels = null;
   if (a.kind === 'texture') {
     const uv = sub(ws.uv, 2 * N);
     interpolateCompact(cov, raster, a.uvs, false, 2, a.uvTriangles, uv);
-    for (let i = 0; i < N; i++) {
-      const q = px[i];
-      uvDense[2 * q] = uv[2 * i]; uvDense[2 * q + 1] = uv[2 * i + 1];
-    }
+    scatter(px, N, 2, uv, uvDense);
     if (a.mip) {
       const levels = new Float32Array(N);
       if (typeof a.mipLevel === 'number') levels.fill(a.mipLevel);
@@ -330,10 +333,7 @@ export function fusedForward(s: FusedScene, raster: Raster, ws: Workspace): Fuse
   if (bg && (s.bgBatched || B === 1)) image.set(sub(bg, 3 * D));
   else if (bg) for (let b = 0; b < B; b++) image.set(sub(bg, 3 * P), 3 * b * P);
   else image.fill(0);
-  for (let i = 0; i < N; i++) {
-    const o = 3 * px[i];
-    image[o] = enc[3 * i]; image[o + 1] = enc[3 * i + 1]; image[o + 2] = enc[3 * i + 2];
-  }
+  scatter(px, N, 3, enc, image);
   const imageOut = sub(ws.imageOut, 3 * D), alphaOut = sub(ws.alphaOut, D);
   imageOut.set(image);
   alphaOut.set(mask);
@@ -344,6 +344,47 @@ export function fusedForward(s: FusedScene, raster: Raster, ws: Workspace): Fuse
     applyCrossings(mask, 1, crossings, alphaOut);
   }
   return { cov, ws, crossings };
+}
+
+// Small single-loop helpers: V8 optimises these far better than the same loops inlined in one large function.
+
+/** dense[px[i]·C + k] = compact[i·C + k]. */
+function scatter(px: Int32Array, N: number, C: number, compact: Num, dense: Num): void {
+  for (let i = 0; i < N; i++) {
+    const o = C * px[i], s = C * i;
+    for (let k = 0; k < C; k++) dense[o + k] = compact[s + k];
+  }
+}
+
+/** compact[i·C + k] = dense[px[i]·C + k]. */
+function gather(px: Int32Array, N: number, C: number, dense: Num, compact: Num): void {
+  for (let i = 0; i < N; i++) {
+    const o = C * px[i], s = C * i;
+    for (let k = 0; k < C; k++) compact[s + k] = dense[o + k];
+  }
+}
+
+function scatterGeometry(px: Int32Array, N: number, pos: Num, nrm: Num, depth: Num, mask: Num, nrmDense: Num): void {
+  for (let i = 0; i < N; i++) {
+    const q = px[i];
+    depth[q] = pos[3 * i + 2];
+    mask[q] = 1;
+    nrmDense[3 * q] = nrm[3 * i]; nrmDense[3 * q + 1] = nrm[3 * i + 1]; nrmDense[3 * q + 2] = nrm[3 * i + 2];
+  }
+}
+
+/** out[i] = a[i]·b[i]. */
+function multiply(a: Num, b: Num, out: Num, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = a[i] * b[i];
+}
+
+/** Background gradient: the uncovered pixels' image gradient (summed over views for a shared background). */
+function backgroundGrad(gImage: Num, mask: Num, D: number, P: number, perView: boolean, gb: Num): void {
+  for (let q = 0; q < D; q++) {
+    if (mask[q] !== 0) continue;
+    const o = 3 * (perView ? q : q % P);
+    gb[o] += gImage[3 * q]; gb[o + 1] += gImage[3 * q + 1]; gb[o + 2] += gImage[3 * q + 2];
+  }
 }
 
 /** Gradients of the fused image, same layouts as the scene's arrays; all accumulated (zero them first). */
@@ -372,23 +413,11 @@ export function fusedBackward(s: FusedScene, raster: Raster, fw: FusedForward, d
     gImage.fill(0);
     antialiasBackwardKernel(sub(ws.image, 3 * D), 3, raster, s.clip, crossings, dy, gImage, g.clip);
   } else gImage.set(sub(dy, 3 * D));
-  if (g.background) {
-    const gb = g.background, mask = ws.mask, per = s.bgBatched || B === 1;
-    for (let q = 0; q < D; q++) {
-      if (mask[q] !== 0) continue;
-      const o = 3 * (per ? q : q % P);
-      gb[o] += gImage[3 * q]; gb[o + 1] += gImage[3 * q + 1]; gb[o + 2] += gImage[3 * q + 2];
-    }
-  }
+  if (g.background) backgroundGrad(gImage, ws.mask, D, P, s.bgBatched || B === 1, g.background);
   // Covered pixels: through the encode, the shading, the decode, the texture and the interpolation.
   const gEnc = sub(ws.enc, 3 * N); // the forward's encoded values are no longer needed
-  const slopeEnc = ws.slopeEnc;
-  for (let i = 0; i < N; i++) {
-    const o = 3 * px[i];
-    gEnc[3 * i] = gImage[o] * slopeEnc[3 * i];
-    gEnc[3 * i + 1] = gImage[o + 1] * slopeEnc[3 * i + 1];
-    gEnc[3 * i + 2] = gImage[o + 2] * slopeEnc[3 * i + 2];
-  }
+  gather(px, N, 3, gImage, gEnc);
+  multiply(gEnc, ws.slopeEnc, gEnc, 3 * N);
   const lin = sub(ws.lin, 3 * N), nrm = sub(ws.nrm, 3 * N), pos = sub(ws.pos, 3 * N);
   const L = s.light;
   let gLin = gEnc;
@@ -403,8 +432,8 @@ export function fusedBackward(s: FusedScene, raster: Raster, fw: FusedForward, d
     gLin.fill(0);
     shBackwardKernel(lin, nrm, L.coeffs, gEnc, gLin, gNrmPix, g.coeffs!);
   }
-  const gAlb = sub(ws.lin, 3 * N), slopeDec = ws.slopeDec;
-  for (let i = 0; i < 3 * N; i++) gAlb[i] = gLin[i] * slopeDec[i];
+  const gAlb = sub(ws.lin, 3 * N);
+  multiply(gLin, ws.slopeDec, gAlb, 3 * N);
   const a = s.albedo;
   if (a.kind === 'texture') {
     const gUv = ws.gUv.subarray(0, 2 * N);
