@@ -191,6 +191,18 @@ const unit = (v: tf.Tensor) => tf.mul(v, tf.rsqrt(tf.add(tf.sum(tf.square(v), -1
 
 const inv = (r2: number) => (r2 > 0 ? 1 / Math.sqrt(r2) : 0);
 
+/** x^k for x > 0: square-and-multiply for integer 0 ≤ k ≤ 256 (Math.pow is a slow runtime call in V8), else Math.pow. */
+function powPos(x: number, k: number): number {
+  if (!(k >= 0 && k <= 256 && (k | 0) === k)) return Math.pow(x, k);
+  let r = 1, b = x, e = k;
+  while (e > 0) {
+    if (e & 1) r *= b;
+    b *= b;
+    e >>= 1;
+  }
+  return r;
+}
+
 /**
  * Forward kernel of {@link shadePhong}: alb, nrm, pos [N,3] → out [N,3]; light lp, col, amb [3], ks, exponent k.
  * Lambert + Blinn-Phong per pixel with n = N/|N|, l = (lp − p)/|lp − p|, v = −p/|p|, h = (l + v)/|l + v|.
@@ -207,7 +219,7 @@ export function phongKernel(alb: Num, nrm: Num, pos: Num, lp: Num, col: Num, amb
     const rv = inv(px * px + py * py + pz * pz);
     const Hx = lx - px * rv, Hy = ly - py * rv, Hz = lz - pz * rv, rh = inv(Hx * Hx + Hy * Hy + Hz * Hz);
     const d = nx * lx + ny * ly + nz * lz, s = (nx * Hx + ny * Hy + nz * Hz) * rh;
-    const dp = d > 0 ? d : 0, sp = s > 0 ? Math.pow(s, k) : 0, ssp = ks * sp;
+    const dp = d > 0 ? d : 0, sp = s > 0 ? powPos(s, k) : 0, ssp = ks * sp;
     out[o] = alb[o] * (a0 + c0 * dp) + c0 * ssp;
     out[o + 1] = alb[o + 1] * (a1 + c1 * dp) + c1 * ssp;
     out[o + 2] = alb[o + 2] * (a2 + c2 * dp) + c2 * ssp;
@@ -238,7 +250,7 @@ export function phongBackwardKernel(
     const Hx = lx + vx, Hy = ly + vy, Hz = lz + vz, rh = inv(Hx * Hx + Hy * Hy + Hz * Hz);
     const hx = Hx * rh, hy = Hy * rh, hz = Hz * rh;
     const d = nx * lx + ny * ly + nz * lz, s = nx * hx + ny * hy + nz * hz;
-    const dp = d > 0 ? d : 0, sp = s > 0 ? Math.pow(s, k) : 0;
+    const dp = d > 0 ? d : 0, sp = s > 0 ? powPos(s, k) : 0;
     const al0 = alb[o], al1 = alb[o + 1], al2 = alb[o + 2];
     gAlb[o] += g0 * (a0 + c0 * dp); gAlb[o + 1] += g1 * (a1 + c1 * dp); gAlb[o + 2] += g2 * (a2 + c2 * dp);
     sA0 += g0 * al0; sA1 += g1 * al1; sA2 += g2 * al2;
