@@ -112,6 +112,24 @@ export function interpolateCompact(cov: Coverage, raster: Raster, attr: Num, bat
   }
 }
 
+/** {@link interpolateCompact} of two C = 3 attributes sharing triangles and layout (positions and normals). */
+export function interpolatePair(cov: Coverage, raster: Raster, a: Num, b: Num, batched: boolean, tris: Uint32Array, outA: Num, outB: Num): void {
+  const { pixels, bary, count } = cov, ids = raster.triangleId, P = raster.height * raster.width;
+  const V = batched ? a.length / (3 * raster.batch) : 0;
+  for (let i = 0; i < count; i++) {
+    const q = pixels[i], t = ids[q];
+    const ab = batched ? ((q / P) | 0) * V * 3 : 0;
+    const w0 = bary[3 * i], w1 = bary[3 * i + 1], w2 = bary[3 * i + 2];
+    const a0 = ab + tris[3 * t] * 3, a1 = ab + tris[3 * t + 1] * 3, a2 = ab + tris[3 * t + 2] * 3, o = i * 3;
+    outA[o] = w0 * a[a0] + w1 * a[a1] + w2 * a[a2];
+    outA[o + 1] = w0 * a[a0 + 1] + w1 * a[a1 + 1] + w2 * a[a2 + 1];
+    outA[o + 2] = w0 * a[a0 + 2] + w1 * a[a1 + 2] + w2 * a[a2 + 2];
+    outB[o] = w0 * b[a0] + w1 * b[a1] + w2 * b[a2];
+    outB[o + 1] = w0 * b[a0 + 1] + w1 * b[a1 + 1] + w2 * b[a2 + 1];
+    outB[o + 2] = w0 * b[a0 + 2] + w1 * b[a1 + 2] + w2 * b[a2 + 2];
+  }
+}
+
 /** One attribute in {@link interpolateCompactBackward}: values, layout, compact upstream gradient, its gradient. */
 export interface AttrGrad {
   attr: Num;
@@ -293,8 +311,7 @@ export function fusedForward(s: FusedScene, raster: Raster, ws: Workspace): Fuse
   const batched = s.clip.batched, tris = s.clip.triangles;
   const pos = sub(ws.pos, 3 * N), nrm = sub(ws.nrm, 3 * N), alb = sub(ws.alb, 3 * N), lin = sub(ws.lin, 3 * N);
   const slopeDec = sub(ws.slopeDec, 3 * N), enc = sub(ws.enc, 3 * N), slopeEnc = sub(ws.slopeEnc, 3 * N);
-  interpolateCompact(cov, raster, s.cam, batched, 3, tris, pos);
-  interpolateCompact(cov, raster, s.normals, batched, 3, tris, nrm);
+  interpolatePair(cov, raster, s.cam, s.normals, batched, tris, pos, nrm);
   const depth = sub(ws.depth, D), uvDense = sub(ws.uvDense, 2 * D), nrmDense = sub(ws.nrmDense, 3 * D), mask = sub(ws.mask, D);
   depth.fill(0); uvDense.fill(0); nrmDense.fill(0); mask.fill(0);
   scatterGeometry(px, N, pos, nrm, depth, mask, nrmDense);

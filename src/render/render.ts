@@ -131,7 +131,9 @@ function texturePyramid(t: tf.Tensor, mip: boolean): Level[] {
   if (!e) textureCache.set(key, (e = { data: f32(t), pyramid: null }));
   const [h, w, C] = t.shape;
   if (!mip) return [{ data: e.data, h, w }];
-  return (e.pyramid ??= buildPyramid(e.data, h, w, C, Float32Array));
+  // A reshaped tensor shares its data id: rebuild when the shape differs.
+  if (!e.pyramid || e.pyramid[0].h !== h || e.pyramid[0].w !== w) e.pyramid = buildPyramid(e.data, h, w, C, Float32Array);
+  return e.pyramid;
 }
 
 /**
