@@ -12,6 +12,7 @@ import { vertexNormals, srgbToLinear, linearToSrgb, shadePhong, shadeSH, type Po
 import { antialias as antialiasOp, edgeAdjacency, antialiasBackwardKernel } from './antialias.js';
 import { customOp } from './custom.js';
 import { projectVertices } from './vertices.js';
+import { readF32, tensorOf, scratchF32 } from './data.js';
 import type { ClipData } from './interpolate.js';
 import type { Level } from './texture.js';
 import {
@@ -105,23 +106,9 @@ export function renderComposed(mesh: RenderMesh, camera: Camera | Camera[], ligh
 
 const t1 = (p: ArrayLike<number> | tf.Tensor): tf.Tensor => (p instanceof tf.Tensor ? p : tf.tensor1d(Array.from(p)));
 const t0 = (p: number | tf.Tensor): tf.Tensor => (p instanceof tf.Tensor ? p : tf.scalar(p));
-const f32 = (t: tf.Tensor) => t.dataSync() as Float32Array;
+const f32 = readF32;
 
-/** A tensor holding `a`: on wasm tf.tensor copies into the wasm heap, so `a` may be reused; elsewhere copy it. */
-function tensorOf(a: Float32Array | Float64Array, shape: number[]): tf.Tensor {
-  return tf.tensor(tf.getBackend() === 'wasm' ? (a as Float32Array) : Float32Array.from(a), shape);
-}
-
-/** Zeroed gradient buffers reused between calls (wasm copies them into tensors at once). */
-const gradScratch = new Map<string, Float32Array>();
-function gradBuffer(key: string, n: number): Float32Array {
-  if (tf.getBackend() !== 'wasm') return new Float32Array(n);
-  let b = gradScratch.get(key);
-  if (!b || b.length < n) gradScratch.set(key, (b = new Float32Array(n)));
-  const v = b.length === n ? b : b.subarray(0, n);
-  v.fill(0);
-  return v;
-}
+const gradBuffer = (key: string, n: number) => scratchF32(`render.${key}`, n, true);
 
 /** Texture data (and pyramid) per tensor data id: tensors are immutable, so a texture read once is reused. */
 const textureCache = new WeakMap<object, { data: Float32Array; pyramid: Level[] | null }>();

@@ -10,6 +10,7 @@
  */
 import { tf } from '../engine/index.js';
 import { customOp } from './custom.js';
+import { readF32 } from './data.js';
 import type { Num } from './interpolate.js';
 import type { Param1D, ParamScalar } from './camera.js';
 
@@ -79,7 +80,7 @@ export function vertexNormalsBackwardKernel(pos: Num, tris: Uint32Array, unit: N
  */
 export function vertexNormals(positions: tf.Tensor, triangles: Uint32Array): tf.Tensor {
   const f = (p: tf.Tensor) => {
-    const pos = p.dataSync() as Float32Array;
+    const pos = readF32(p);
     const B = p.rank === 3 ? p.shape[0] : 1;
     const n = pos.length / B;
     const out = new Float32Array(pos.length), len = new Float32Array(pos.length / 3);

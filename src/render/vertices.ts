@@ -8,6 +8,7 @@ import { tf } from '../engine/index.js';
 import { customOp } from './custom.js';
 import { modelToCamera, toClip, type Camera, type Resolution } from './camera.js';
 import type { Num } from './interpolate.js';
+import { readF32, tensorOf, scratchF32 } from './data.js';
 
 /** Kernel: out[v,c] = q[0,c] + Σⱼ x[v,j]·q[1+j,c]; x [V,3], q [4,k] row-major, out [V,k]. */
 export function affineKernel(x: Num, q: Num, k: number, out: Num): void {
@@ -54,15 +55,15 @@ export function affineBackwardKernel(x: Num, q: Num, k: number, dy: Num, gx: Num
 export function affineVertices(x: tf.Tensor2D, q: tf.Tensor2D): tf.Tensor2D {
   const k = q.shape[1];
   return customOp((xt: tf.Tensor, qt: tf.Tensor) => {
-    const xd = xt.dataSync() as Float32Array, qd = qt.dataSync() as Float32Array;
-    const out = new Float32Array((xd.length / 3) * k);
+    const xd = readF32(xt), qd = qt.dataSync() as Float32Array;
+    const out = scratchF32(`affine.out${k}`, (xd.length / 3) * k, false);
     affineKernel(xd, qd, k, out);
     return {
-      value: tf.tensor2d(out, [xd.length / 3, k]),
+      value: tensorOf(out, [xd.length / 3, k]),
       gradFunc: (dy: tf.Tensor) => {
-        const gx = new Float32Array(xd.length), gq = new Float64Array(4 * k);
-        affineBackwardKernel(xd, qd, k, dy.dataSync() as Float32Array, gx, gq);
-        return [tf.tensor2d(gx, xt.shape as [number, number]), tf.tensor2d(Float32Array.from(gq), [4, k])];
+        const gx = scratchF32('affine.gx', xd.length, true), gq = new Float64Array(4 * k);
+        affineBackwardKernel(xd, qd, k, readF32(dy), gx, gq);
+        return [tensorOf(gx, xt.shape), tf.tensor2d(Float32Array.from(gq), [4, k])];
       },
     };
   })(x, q) as tf.Tensor2D;
