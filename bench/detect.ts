@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeImage, type RgbImage } from '../src/io/image.js';
 import { loadDetector } from '../src/detect/index.js';
+import { medianMs } from './timing.js';
 
 export interface DetectBench {
   photo: string;
@@ -22,17 +23,6 @@ export interface DetectBench {
 const here = path.dirname(fileURLToPath(import.meta.url));
 const defaultPhoto = path.resolve(here, '../../shared/data/aflw2000-dev/images/image00006.jpg');
 
-async function median(runs: number, fn: () => Promise<unknown>): Promise<number> {
-  await fn();
-  const t: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    t.push(performance.now() - t0);
-  }
-  t.sort((a, b) => a - b);
-  return Math.round(t[Math.floor(t.length / 2)]!);
-}
 
 export async function benchDetect(photo = defaultPhoto, runs = 7): Promise<DetectBench> {
   let image: RgbImage;
@@ -53,10 +43,10 @@ export async function benchDetect(photo = defaultPhoto, runs = 7): Promise<Detec
     faces,
     ms: {
       // SSD alone: the same-size image in flat grey holds no face, so no landmark pass runs.
-      ssdBoxesOnly: await median(runs, () => boxesOnly.detect({ ...image, data: new Uint8Array(image.data.length).fill(128) })),
-      ssdLandmarks: await median(runs, () => ssd.detect(image)),
-      ssdLandmarksRefined: await median(runs, () => ssdRefined.detect(image)),
-      tinyLandmarks: await median(runs, () => tiny.detect(image)),
+      ssdBoxesOnly: await medianMs(runs, () => boxesOnly.detect({ ...image, data: new Uint8Array(image.data.length).fill(128) })),
+      ssdLandmarks: await medianMs(runs, () => ssd.detect(image)),
+      ssdLandmarksRefined: await medianMs(runs, () => ssdRefined.detect(image)),
+      tinyLandmarks: await medianMs(runs, () => tiny.detect(image)),
     },
   };
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeImage } from '../src/io/image.js';
 import { createFitter } from '../src/fit/pipeline.js';
+import { median } from './timing.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const aflw = path.resolve(here, '../../shared/data/aflw2000-dev/images');
@@ -24,7 +25,6 @@ export interface FitBench {
   fitWallMs: number;
 }
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 export async function benchFit(count = 15): Promise<FitBench | { skipped: string }> {
   if (!existsSync(aflw)) return { skipped: 'needs ../shared/data/aflw2000-dev' };

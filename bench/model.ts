@@ -9,6 +9,7 @@ import { tf, initEngine } from '../src/engine/index.js';
 import { loadFaceModel, DEFAULT_MODEL_URL } from '../src/model/load.js';
 import { meshFromParams, landmarkPositions, vertexNormals } from '../src/model/mesh.js';
 import { toTensors, vertexPositions, disposeTensors } from '../src/model/tensor-model.js';
+import { medianMs } from './timing.js';
 
 export interface ModelBench {
   assetBytes: number;
@@ -23,17 +24,6 @@ export interface ModelBench {
   };
 }
 
-async function median(runs: number, fn: () => unknown): Promise<number> {
-  await fn();
-  const t: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    t.push(performance.now() - t0);
-  }
-  t.sort((a, b) => a - b);
-  return Math.round(t[Math.floor(t.length / 2)]! * 1000) / 1000;
-}
 
 export async function benchModel(runs = 7): Promise<ModelBench> {
   await initEngine();
@@ -48,12 +38,12 @@ export async function benchModel(runs = 7): Promise<ModelBench> {
   const id = tf.tensor1d(params.identity), ex = tf.tensor1d(params.expression);
   const grad = tf.grads((a: tf.Tensor, b: tf.Tensor) => vertexPositions(sub, a as tf.Tensor1D, b as tf.Tensor1D).square().sum());
   const ms = {
-    load: await median(runs, () => loadFaceModel()),
-    meshFromParams: await median(runs, () => meshFromParams(model, params)),
-    landmarkPositions68: await median(runs * 10, () => landmarkPositions(model, params, lm)),
-    vertexNormals: await median(runs, () => vertexNormals(mesh.positions, mesh.triangles)),
-    tensorLandmarks68: await median(runs * 10, () => tf.tidy(() => vertexPositions(sub, id, ex).dataSync())),
-    tensorLandmarks68Grad: await median(runs * 10, () => tf.tidy(() => grad([id, ex]).map((g) => g.dataSync()))),
+    load: await medianMs(runs, () => loadFaceModel()),
+    meshFromParams: await medianMs(runs, () => meshFromParams(model, params)),
+    landmarkPositions68: await medianMs(runs * 10, () => landmarkPositions(model, params, lm)),
+    vertexNormals: await medianMs(runs, () => vertexNormals(mesh.positions, mesh.triangles)),
+    tensorLandmarks68: await medianMs(runs * 10, () => tf.tidy(() => vertexPositions(sub, id, ex).dataSync())),
+    tensorLandmarks68Grad: await medianMs(runs * 10, () => tf.tidy(() => grad([id, ex]).map((g) => g.dataSync()))),
   };
   disposeTensors(sub);
   tf.dispose([id, ex]);
