@@ -77,3 +77,22 @@ test('batch: one bad image never stops the batch; summary.json lists every photo
   assert.equal(summary.items[1].exitCode, 4);
   assert.deepEqual(readdirSync(out).sort(), ['Angelina_Jolie_0006', 'Colin_Powell_0004', 'summary.json']);
 });
+
+test('grayscale, CMYK, PNG with alpha and an EXIF-rotated photo all fit (converted to RGB, rotation applied)', { skip }, async () => {
+  const variants: [string, (s: sharp.Sharp) => sharp.Sharp][] = [
+    ['grey.jpg', (s) => s.greyscale().jpeg()],
+    ['cmyk.jpg', (s) => s.toColourspace('cmyk').jpeg()],
+    ['alpha.png', (s) => s.ensureAlpha(0.8).png()],
+    // Stored rotated by 90° clockwise with orientation 8 ("rotate 270° to view"): upright once EXIF is applied.
+    ['exif.jpg', (s) => s.rotate(90).jpeg().withMetadata({ orientation: 8 })],
+  ];
+  for (const [name, convert] of variants) {
+    const file = path.join(dir, name);
+    await convert(sharp(portrait)).toFile(file);
+    const r = runCli(['fit', file, '-o', path.join(dir, `v-${name}`), '--json', '--texture-size', '128']);
+    assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+    const result = JSON.parse(r.stdout);
+    assert.ok(Math.abs(result.pose.roll) < 20, `${name}: upright face (roll ${result.pose.roll})`);
+    assert.deepEqual([result.image.width, result.image.height], [250, 250]);
+  }
+});
