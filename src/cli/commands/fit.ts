@@ -61,7 +61,7 @@ export const fitCommand: Command = {
     await writeFitOutputs(outDir, outcome, image);
     progress.done();
     if (values.json) process.stdout.write(JSON.stringify(outcome.record, null, 2) + '\n');
-    else if (!values.quiet) process.stderr.write(`ganfit: wrote ${outDir}/ (yaw ${outcome.record.pose.yaw}°, landmark rms ${outcome.record.losses.landmarkRmsPixels} px)\n`);
+    else if (!values.quiet) process.stderr.write(`ganfit: wrote ${outDir.replace(/\/+$/, '')}/ (yaw ${outcome.record.pose.yaw}°, landmark rms ${outcome.record.losses.landmarkRmsPixels} px)\n`);
     return 0;
   },
 };
