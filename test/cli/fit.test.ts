@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, existsSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { NodeIO } from '@gltf-transform/core';
 import { runCli, hasShared, sharedDir } from './helpers.js';
 
@@ -79,7 +79,7 @@ test('batch: one bad image never stops the batch; summary.json lists every photo
 });
 
 test('grayscale, CMYK, PNG with alpha and an EXIF-rotated photo all fit (converted to RGB, rotation applied)', { skip }, async () => {
-  const variants: [string, (s: sharp.Sharp) => sharp.Sharp][] = [
+  const variants: [string, (s: Sharp) => Sharp][] = [
     ['grey.jpg', (s) => s.greyscale().jpeg()],
     ['cmyk.jpg', (s) => s.toColourspace('cmyk').jpeg()],
     ['alpha.png', (s) => s.ensureAlpha(0.8).png()],
