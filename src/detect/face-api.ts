@@ -72,6 +72,12 @@ export interface DetectorOptions {
    * 10.06 %; on the 51 inner points it helps in every bin but the last (balanced 7.45 → 7.39 %).
    */
   refine?: boolean;
+  /**
+   * Average the landmark net's answers on the crop and on its mirror image (one more landmark-net forward, about
+   * 40 ms). Default true: on aflw2000-dev the detector's NME-68 goes from 3.49 / 9.66 / 14.17 % to 3.19 / 9.51 /
+   * 14.14 % by yaw bin, and the fitted model's from 4.24 / 9.78 / 15.01 to 4.01 / 9.68 / 15.11 %.
+   */
+  flip?: boolean;
   /** Directory with face-api's weight files. Default: the package's own `model/` folder. */
   modelDir?: string;
 }
@@ -121,13 +127,14 @@ export async function loadDetector(options: DetectorOptions = {}): Promise<Detec
     retryPad: options.retryPad ?? 0.3,
     tinyInputSize: options.tinyInputSize ?? 416,
     refine: options.refine ?? false,
+    flip: options.flip ?? true,
   } as const;
   const dir = options.modelDir ?? defaultModelDir();
   await Promise.all([loadNet(kind === 'ssd' ? 'ssdMobilenetv1' : 'tinyFaceDetector', dir), loadNet('faceLandmark68Net', dir)]);
   return {
     options: opts,
     detect: (image) => detectFaces(image, opts),
-    landmarksInBox: (image, box) => withImageTensor(image, (t) => landmarksForBox(t, box, opts.refine)),
+    landmarksInBox: (image, box) => withImageTensor(image, (t) => landmarksForBox(t, box, opts.refine, opts.flip)),
   };
 }
 
@@ -161,7 +168,7 @@ async function detectFaces(image: RgbImage, opts: Detector['options']): Promise<
     }
     const faces: DetectedFace[] = [];
     for (const { box, score } of boxes) {
-      faces.push({ box, score, landmarks: await landmarksForBox(t, box, opts.refine) });
+      faces.push({ box, score, landmarks: await landmarksForBox(t, box, opts.refine, opts.flip) });
     }
     return faces.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
   });
@@ -225,14 +232,40 @@ function cropSquare(image: tf.Tensor3D, x0: number, y0: number, side: number): t
   });
 }
 
-/** Run faceLandmark68Net on a square; return the 68 points in image coordinates (our convention). */
-async function landmarksInSquare(image: tf.Tensor3D, x0: number, y0: number, side: number): Promise<Float32Array> {
+/** iBUG-68 index of each point's mirror image (left ↔ right). */
+export const MIRROR_68: readonly number[] = [
+  16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, // jaw
+  26, 25, 24, 23, 22, 21, 20, 19, 18, 17, // brows
+  27, 28, 29, 30, 35, 34, 33, 32, 31, // nose
+  45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40, // eyes
+  54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55, // outer lips
+  64, 63, 62, 61, 60, 67, 66, 65, // inner lips
+];
+
+/**
+ * Run faceLandmark68Net on a square; return the 68 points in image coordinates (our convention). With `flip`,
+ * the net also sees the mirrored crop and the two answers are averaged (mirrored back, points renumbered).
+ */
+async function landmarksInSquare(image: tf.Tensor3D, x0: number, y0: number, side: number, flip: boolean): Promise<Float32Array> {
   const api = faceapi();
   const crop = cropSquare(image, x0, y0, side);
-  try {
-    const out = (await api.nets.faceLandmark68Net.forward(asNetInput(crop))) as unknown as tf.Tensor2D;
-    const f = out.dataSync();
+  const run = async (input: tf.Tensor4D): Promise<Float32Array> => {
+    const out = (await api.nets.faceLandmark68Net.forward(asNetInput(input))) as unknown as tf.Tensor2D;
+    const f = out.dataSync() as Float32Array;
     out.dispose();
+    return f;
+  };
+  try {
+    const f = Float32Array.from(await run(crop));
+    if (flip) {
+      const mirrored = tf.reverse(crop, 2) as tf.Tensor4D;
+      const g = await run(mirrored).finally(() => mirrored.dispose());
+      for (let i = 0; i < 68; i++) {
+        const j = MIRROR_68[i]!;
+        f[2 * i] = (f[2 * i]! + (1 - g[2 * j]!)) / 2;
+        f[2 * i + 1] = (f[2 * i + 1]! + g[2 * j + 1]!) / 2;
+      }
+    }
     const pts = new Float32Array(136);
     for (let i = 0; i < 68; i++) {
       pts[2 * i] = x0 + f[2 * i]! * side;
@@ -252,13 +285,13 @@ async function landmarksInSquare(image: tf.Tensor3D, x0: number, y0: number, sid
 export const REFINE_SIDE = 1.279;
 export const REFINE_DY = -0.082;
 
-async function landmarksForBox(image: tf.Tensor3D, box: readonly [number, number, number, number], refine: boolean): Promise<Float32Array> {
+async function landmarksForBox(image: tf.Tensor3D, box: readonly [number, number, number, number], refine: boolean, flip: boolean): Promise<Float32Array> {
   const [x, y, w, h] = box;
   const side = Math.max(w, h);
-  let pts = await landmarksInSquare(image, x + w / 2 - side / 2, y + h / 2 - side / 2, side);
+  let pts = await landmarksInSquare(image, x + w / 2 - side / 2, y + h / 2 - side / 2, side, flip);
   if (refine) {
     const sq = squareAroundLandmarks(pts);
-    pts = await landmarksInSquare(image, sq[0], sq[1], sq[2]);
+    pts = await landmarksInSquare(image, sq[0], sq[1], sq[2], flip);
   }
   return pts;
 }

@@ -145,3 +145,11 @@ test('TinyFaceDetector option finds the portrait face too', { skip: skipPortrait
   assert.equal(faces.length, 1);
   assertPlausible(faces[0]!, 'tiny');
 });
+
+test('MIRROR_68 swaps left and right: an involution that fixes exactly the midline points', async () => {
+  const { MIRROR_68 } = await import('../../src/detect/face-api.js');
+  assert.equal(MIRROR_68.length, 68);
+  MIRROR_68.forEach((j, i) => assert.equal(MIRROR_68[j], i, `mirror of mirror of ${i}`));
+  const fixed = MIRROR_68.flatMap((j, i) => (j === i ? [i] : []));
+  assert.deepEqual(fixed, [8, 27, 28, 29, 30, 33, 51, 57, 62, 66]);
+});
