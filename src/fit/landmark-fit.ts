@@ -75,6 +75,8 @@ export interface LandmarkFitResult {
   /** Root-mean-square landmark distance in pixels against the matched vertices, and normalised by face size. */
   rmsPixels: number;
   rmsNormalised: number;
+  /** √(w·h) of the detected landmarks' box, pixels (the normaliser of rmsNormalised). */
+  faceSize: number;
   iterations: number;
 }
 
@@ -313,6 +315,17 @@ export function fitLandmarks(
       }
     }
     for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) jtj[a * n + b] = jtj[b * n + a];
+    if (withShape) {
+      // Active set of the [0, 1] bounds: an expression weight at a bound that the step would push outside stays put.
+      for (let m = 0; m < E; m++) {
+        const i = 6 + K + m;
+        if ((beta[m] <= 0 && jtr[i] > 0) || (beta[m] >= 1 && jtr[i] < 0)) {
+          for (let b = 0; b < n; b++) { jtj[i * n + b] = 0; jtj[b * n + i] = 0; }
+          jtj[i * n + i] = 1;
+          jtr[i] = 0;
+        }
+      }
+    }
 
     const before = landmarkCost() + (withShape ? priorCost() : 0);
     const saved = { rotation, translation: Float64Array.from(translation), alpha: Float64Array.from(alpha), beta: Float64Array.from(beta) };
@@ -340,7 +353,7 @@ export function fitLandmarks(
       translation.set(saved.translation);
       alpha.set(saved.alpha);
       beta.set(saved.beta);
-      damping *= 10;
+      damping = Math.min(1e8, damping * 10);
     }
     return before;
   };
@@ -417,13 +430,13 @@ export function fitLandmarks(
     if (it % config.contourEvery === config.contourEvery - 1) updateContour();
   }
   let previous = Infinity;
+  damping = 1e-3;
   for (let it = 0; it < config.jointIterations; it++) {
-    const contourStep = it % config.contourEvery === 0;
-    if (contourStep) updateContour();
+    if (config.contour && it % config.contourEvery === 0) updateContour();
     const cost = step(true);
     iterations++;
-    // Converged: stop unless a contour re-assignment is still due to change the correspondences.
-    if (!contourStep && previous - cost < 1e-6 * previous) {
+    // Converged (no step lowers the cost any more): stop, unless a contour re-assignment may still change things.
+    if (it > 0 && previous - cost <= 1e-7 * previous) {
       if (!config.contour) break;
       it += config.contourEvery - 1 - (it % config.contourEvery);
     }
@@ -461,6 +474,6 @@ export function fitLandmarks(
   return {
     identity, expression: Float64Array.from(beta), camera, pose: poseFromRotation(rotation),
     landmarks2d, landmarks3d, correspondence: Uint32Array.from(correspondence),
-    rmsPixels, rmsNormalised: rmsPixels / faceSize, iterations,
+    rmsPixels, rmsNormalised: rmsPixels / faceSize, faceSize, iterations,
   };
 }

@@ -11,7 +11,7 @@ import { modelPositions } from '../model/mesh.js';
 import type { FaceModel } from '../model/types.js';
 import { rotationMatrix64, type PoseAngles } from '../render/camera.js';
 import { assembleAtlas, PROJECTED_TILES } from '../texture/atlas.js';
-import { unwrapTexture, type UnwrapCamera } from '../texture/unwrap.js';
+import { unwrapSettings, unwrapTexture, type UnwrapCamera } from '../texture/unwrap.js';
 import type { CameraParams } from './camera-params.js';
 import { defaultLandmarkFitConfig, fitLandmarks, type LandmarkFitConfig, type LandmarkFitResult } from './landmark-fit.js';
 
@@ -146,7 +146,7 @@ async function fitImage(model: FaceModel, detector: Detector, image: DecodedImag
       };
       const tiles = PROJECTED_TILES.map(({ tile, parts }) => {
         const result = unwrapTexture(model, positions, image, cam, {
-          resolution: R, tile, parts, minFacing: 0.2, depthTolerance: 0.5, mirror: true,
+          resolution: R, tile, parts, ...unwrapSettings(landmark.faceSize),
         });
         if (tile === 0) observedFraction = result.observedFraction;
         return result.rgb;

@@ -34,8 +34,22 @@ export interface UnwrapOptions {
   minFacing: number;
   /** Depth tolerance of the visibility test, cm. */
   depthTolerance: number;
+  /**
+   * Keep texels whose pixel lies at least this many pixels inside the head's outline in the photo: the fitted
+   * outline is never exact, and pixels at it often show background or hair.
+   */
+  silhouetteMargin: number;
   /** Use the mirrored point for texels the camera cannot see. */
   mirror: boolean;
+}
+
+/**
+ * The visibility settings ganfit uses, for a face of `faceSize` pixels (√(w·h) of its landmark box): texels seen
+ * at grazing angles (cosine < 0.3) or within 2 % of the face size from the outline are taken from the mirrored
+ * side or filled instead.
+ */
+export function unwrapSettings(faceSize: number): Pick<UnwrapOptions, 'minFacing' | 'depthTolerance' | 'silhouetteMargin' | 'mirror'> {
+  return { minFacing: 0.3, depthTolerance: 0.5, silhouetteMargin: Math.max(1, Math.round(0.02 * faceSize)), mirror: true };
 }
 
 export interface UnwrapResult {
@@ -233,6 +247,13 @@ export function unwrapTexture(
     const p = iy * image.width + ix;
     const t = imageRaster.triangleId[p];
     if (t < 0) return false;
+    const m = options.silhouetteMargin;
+    if (m > 0) {
+      for (const [dx, dy] of [[-m, 0], [m, 0], [0, -m], [0, m]]) {
+        const qx = ix + dx, qy = iy + dy;
+        if (qx < 0 || qy < 0 || qx >= image.width || qy >= image.height || imageRaster.triangleId[qy * image.width + qx] < 0) return false;
+      }
+    }
     const q0 = imageRaster.bary[2 * p], q1 = imageRaster.bary[2 * p + 1];
     const seenZ = q0 * camPos[3 * tris[3 * t] + 2] + q1 * camPos[3 * tris[3 * t + 1] + 2] + (1 - q0 - q1) * camPos[3 * tris[3 * t + 2] + 2];
     if (Z > seenZ + options.depthTolerance) return false;

@@ -10,7 +10,7 @@ import { decodeImage } from '../io/image.js';
 import type { Fitter } from '../fit/pipeline.js';
 import { cameraRotationMatrix } from '../fit/pipeline.js';
 import { PROJECTED_TILES } from '../texture/atlas.js';
-import { unwrapTexture } from '../texture/unwrap.js';
+import { unwrapSettings, unwrapTexture } from '../texture/unwrap.js';
 import { finalizeIndex, writeUvSample, type UvDatasetItem, type UvDatasetRejection } from './uv-dataset-format.js';
 
 export interface UvDatasetOptions {
@@ -62,7 +62,7 @@ export async function buildUvDataset(fitter: Fitter, photosDir: string, outDir: 
       const unwrapped = unwrapTexture(fitter.model, outcome.positions, image, {
         rotation: cameraRotationMatrix(landmark.camera), translation: landmark.camera.translation,
         focal: landmark.camera.focal, principal: landmark.camera.principal,
-      }, { resolution: R, tile: faceTile.tile, parts: faceTile.parts, minFacing: 0.2, depthTolerance: 0.5, mirror: true });
+      }, { resolution: R, tile: faceTile.tile, parts: faceTile.parts, ...unwrapSettings(landmark.faceSize) });
       if (unwrapped.observedFraction < options.minObserved) throw new Error(`only ${(100 * unwrapped.observedFraction).toFixed(0)}% of the face seen`);
       const id = path.parse(source).name.replace(/[^A-Za-z0-9_.-]/g, '_');
       const item = await writeUvSample(outDir, id, unwrapped.rgb, unwrapped.mask, R, {
