@@ -8,7 +8,7 @@
  */
 import type { FaceModel } from '../model/types.js';
 import { axisAngleFromRotation, poseFromRotation, rotationMatrix64, type PoseAngles } from '../render/camera.js';
-import { matMul3, solveSpd } from './linalg.js';
+import { matMul3, solveSpd } from '../engine/linalg.js';
 import type { CameraParams } from './camera-params.js';
 
 export interface LandmarkFitConfig {

@@ -11,6 +11,7 @@
 import { tf } from '../engine/index.js';
 import type { TextureModel } from './gan.js';
 import { Rng } from './random.js';
+import { symmetricEigen } from '../engine/linalg.js';
 
 /** What the fit needs from a dataset (UvDataset from src/training/uv-dataset-format.ts satisfies it). */
 export interface UvSource {
@@ -38,53 +39,6 @@ export interface PcaTextureModel extends TextureModel {
   readonly basis: tf.Tensor2D;
 }
 
-/** Symmetric eigen-decomposition (cyclic Jacobi). Returns eigenvalues and eigenvectors (columns), descending. */
-export function symmetricEigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
-  const m = Float64Array.from(a);
-  const v = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  for (let sweep = 0; sweep < 60; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += m[p * n + q]! ** 2;
-    if (off < 1e-22) break;
-    for (let p = 0; p < n; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = m[p * n + q]!;
-        if (Math.abs(apq) < 1e-300) continue;
-        const theta = (m[q * n + q]! - m[p * n + p]!) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const mkp = m[k * n + p]!;
-          const mkq = m[k * n + q]!;
-          m[k * n + p] = c * mkp - s * mkq;
-          m[k * n + q] = s * mkp + c * mkq;
-        }
-        for (let k = 0; k < n; k++) {
-          const mpk = m[p * n + k]!;
-          const mqk = m[q * n + k]!;
-          m[p * n + k] = c * mpk - s * mqk;
-          m[q * n + k] = s * mpk + c * mqk;
-        }
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p]!;
-          const vkq = v[k * n + q]!;
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
-        }
-      }
-    }
-  }
-  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => m[j * n + j]! - m[i * n + i]!);
-  const values = new Float64Array(n);
-  const vectors = new Float64Array(n * n);
-  order.forEach((src, dst) => {
-    values[dst] = m[src * n + src]!;
-    for (let k = 0; k < n; k++) vectors[k * n + dst] = v[k * n + src]!;
-  });
-  return { values, vectors };
-}
 
 /** Wrap a mean and σ-scaled basis as a texture model. */
 export function makePcaTextureModel(resolution: number, mean: Float32Array, sigma: Float32Array, basis: tf.Tensor2D): PcaTextureModel {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { alignPoints, symmetricEigen } from '../../src/eval/synth/align.js';
+import { alignPoints } from '../../src/eval/synth/align.js';
+import { symmetricEigen } from '../../src/engine/linalg.js';
 import { angleError, quantile, rotationError, summarize } from '../../src/eval/synth/evaluate.js';
 import { axisAngleFromRotation, rotationFromPose, rotationMatrix64 } from '../../src/render/camera.js';
 import { Rng } from '../../src/eval/synth/random.js';

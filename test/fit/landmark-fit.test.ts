@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { loadFaceModel } from '../../src/model/load.js';
 import { landmarkPositions } from '../../src/model/mesh.js';
 import { fitLandmarks, defaultLandmarkFitConfig } from '../../src/fit/landmark-fit.js';
-import { solveSpd } from '../../src/fit/linalg.js';
+import { solveSpd } from '../../src/engine/linalg.js';
 import { modelToCamera64, projectToPixels64, rotationFromPose, axisAngleFromRotation } from '../../src/render/camera.js';
 
 const model = await loadFaceModel();

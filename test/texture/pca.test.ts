@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initEngine } from '../../src/engine/index.js';
-import { fitPcaTextureModel, symmetricEigen, type UvSource } from '../../src/texture/pca.js';
+import { fitPcaTextureModel, type UvSource } from '../../src/texture/pca.js';
+import { symmetricEigen } from '../../src/engine/linalg.js';
 import { sampleTextures } from '../../src/texture/gan.js';
 import { Rng } from '../../src/texture/random.js';
 
