@@ -19,7 +19,7 @@ import type { Command } from '../command.js';
 
 const usage = [
   'ganfit texture dataset <photos dir> -o <dir> [--limit N] [--resolution R]',
-  'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|proc64|default] [--steps N] [--resume]',
+  'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|proc64|default] [--steps N] [--checkpoint-every N] [--resume]',
   'ganfit texture sample [-n N] [--seed S] [--weights <file>] -o <dir>',
 ].join(' | ');
 
@@ -42,12 +42,14 @@ async function dataset(argv: string[]): Promise<number> {
 
 async function train(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
-    out: { type: 'string', short: 'o' }, preset: { type: 'string' }, steps: { type: 'string' }, resume: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
+    out: { type: 'string', short: 'o' }, preset: { type: 'string' }, steps: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
   }, usage);
   if (positionals.length !== 1 || !values.out) throw usageError(`usage: ${usage}`);
   const preset = choiceOption(values.preset as string | undefined, 'preset', ['smoke', 'proc64', 'default'] as const, 'default');
   const config = { ...GAN_PRESETS[preset] };
   config.steps = intOption(values.steps as string | undefined, 'steps', config.steps, 1);
+  config.checkpointEvery = intOption(values['checkpoint-every'] as string | undefined, 'checkpoint-every', config.checkpointEvery, 1);
+  config.sampleEvery = Math.min(config.sampleEvery, config.checkpointEvery);
   await initEngine();
   const progress = createProgress({ quiet: !!values.quiet });
   let stop = false;
