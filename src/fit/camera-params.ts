@@ -1,4 +1,4 @@
-/** The fitted camera as plain numbers (JSON-ready), and the pose angles of result.json. */
+/** The fitted camera as plain numbers (JSON-ready, result.json `params.camera`). */
 
 /** Perspective camera, docs/conventions.md "Camera space". */
 export interface CameraParams {
