@@ -11,7 +11,7 @@
  * and go back to it after the backward pass (or at once when no gradient tape is recording).
  */
 import type { Raster } from './rasterize.js';
-import type { ClipData, Num } from './interpolate.js';
+import { scatterBarycentricGradient, type ClipData, type Num } from './interpolate.js';
 import { textureKernel, textureBackwardKernel, autoMipLevel, type Level } from './texture.js';
 import { powKernel, DECODE, ENCODE, phongKernel, phongBackwardKernel, shKernel, shBackwardKernel } from './shade.js';
 import { findCrossings, applyCrossings, antialiasBackwardKernel, type Crossings } from './antialias.js';
@@ -169,20 +169,7 @@ export function interpolateCompactBackward(cov: Coverage, raster: Raster, attrs:
     const sx = (2 * x + 1) / W - 1, sy = (2 * y + 1) / H - 1;
     const cb = clip.batched ? b * clip.vertexCount * 4 : 0;
     const o0 = cb + 4 * tr[3 * t], o1 = cb + 4 * tr[3 * t + 1], o2 = cb + 4 * tr[3 * t + 2];
-    const p0x = c[o0] - sx * c[o0 + 3], p0y = c[o0 + 1] - sy * c[o0 + 3];
-    const p1x = c[o1] - sx * c[o1 + 3], p1y = c[o1 + 1] - sy * c[o1 + 3];
-    const p2x = c[o2] - sx * c[o2 + 3], p2y = c[o2 + 1] - sy * c[o2 + 3];
-    const d = p1x * p2y - p1y * p2x + (p2x * p0y - p2y * p0x) + (p0x * p1y - p0y * p1x);
-    if (d === 0 || !Number.isFinite(d)) continue;
-    // b = c / D ⇒ ∂L/∂cᵢ = (gᵢ − Σₖ gₖ bₖ) / D; c₀ = p₁×p₂, c₁ = p₂×p₀, c₂ = p₀×p₁; pᵢ = (xᵢ − sx·wᵢ, yᵢ − sy·wᵢ).
-    const gm = g0 * w0 + g1 * w1 + g2 * w2;
-    const k0 = (g0 - gm) / d, k1 = (g1 - gm) / d, k2 = (g2 - gm) / d;
-    const q0x = k1 * -p2y + k2 * p1y, q0y = k1 * p2x - k2 * p1x;
-    const q1x = k0 * p2y - k2 * p0y, q1y = -k0 * p2x + k2 * p0x;
-    const q2x = -k0 * p1y + k1 * p0y, q2y = k0 * p1x - k1 * p0x;
-    gClip[o0] += q0x; gClip[o0 + 1] += q0y; gClip[o0 + 3] -= sx * q0x + sy * q0y;
-    gClip[o1] += q1x; gClip[o1 + 1] += q1y; gClip[o1 + 3] -= sx * q1x + sy * q1y;
-    gClip[o2] += q2x; gClip[o2 + 1] += q2y; gClip[o2 + 3] -= sx * q2x + sy * q2y;
+    scatterBarycentricGradient(c, gClip, o0, o1, o2, sx, sy, g0, g1, g2, w0, w1, w2);
   }
 }
 
@@ -223,19 +210,7 @@ export function interpolateImageBackward(
     const sx = (2 * x + 1) / W - 1, sy = (2 * y + 1) / H - 1;
     const cb = clip.batched ? b * V * 4 : 0;
     const o0 = cb + 4 * tr[3 * t], o1 = cb + 4 * tr[3 * t + 1], o2 = cb + 4 * tr[3 * t + 2];
-    const p0x = c[o0] - sx * c[o0 + 3], p0y = c[o0 + 1] - sy * c[o0 + 3];
-    const p1x = c[o1] - sx * c[o1 + 3], p1y = c[o1 + 1] - sy * c[o1 + 3];
-    const p2x = c[o2] - sx * c[o2 + 3], p2y = c[o2 + 1] - sy * c[o2 + 3];
-    const d = p1x * p2y - p1y * p2x + (p2x * p0y - p2y * p0x) + (p0x * p1y - p0y * p1x);
-    if (d === 0 || !Number.isFinite(d)) continue;
-    const gm = g0 * w0 + g1 * w1 + g2 * w2;
-    const k0 = (g0 - gm) / d, k1 = (g1 - gm) / d, k2 = (g2 - gm) / d;
-    const q0x = k1 * -p2y + k2 * p1y, q0y = k1 * p2x - k2 * p1x;
-    const q1x = k0 * p2y - k2 * p0y, q1y = -k0 * p2x + k2 * p0x;
-    const q2x = -k0 * p1y + k1 * p0y, q2y = k0 * p1x - k1 * p0x;
-    gClip[o0] += q0x; gClip[o0 + 1] += q0y; gClip[o0 + 3] -= sx * q0x + sy * q0y;
-    gClip[o1] += q1x; gClip[o1 + 1] += q1y; gClip[o1 + 3] -= sx * q1x + sy * q1y;
-    gClip[o2] += q2x; gClip[o2 + 1] += q2y; gClip[o2 + 3] -= sx * q2x + sy * q2y;
+    scatterBarycentricGradient(c, gClip, o0, o1, o2, sx, sy, g0, g1, g2, w0, w1, w2);
   }
 }
 

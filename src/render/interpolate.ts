@@ -15,6 +15,31 @@ import type { Raster } from './rasterize.js';
 /** A float array the kernels read and write (float32 in the ops, float64 in the gradient checks). */
 export type Num = Float32Array | Float64Array;
 
+/**
+ * Scatter a pixel's gradient with respect to its perspective-correct barycentrics (g0, g1, g2 for b = w0, w1, w2)
+ * into the clip-position gradient of its triangle's corners (offsets o0, o1, o2 into `c` and `gClip`), for the
+ * pixel centre at NDC (sx, sy). With pᵢ = (xᵢ − sx·wᵢ, yᵢ − sy·wᵢ), c₀ = p₁×p₂, c₁ = p₂×p₀, c₂ = p₀×p₁ and
+ * b = c / D (D = Σc): ∂L/∂cᵢ = (gᵢ − Σₖ gₖ bₖ) / D. Degenerate triangles (D = 0) pass nothing.
+ */
+export function scatterBarycentricGradient(
+  c: ArrayLike<number>, gClip: Num, o0: number, o1: number, o2: number, sx: number, sy: number,
+  g0: number, g1: number, g2: number, w0: number, w1: number, w2: number,
+): void {
+  const p0x = c[o0] - sx * c[o0 + 3], p0y = c[o0 + 1] - sy * c[o0 + 3];
+  const p1x = c[o1] - sx * c[o1 + 3], p1y = c[o1 + 1] - sy * c[o1 + 3];
+  const p2x = c[o2] - sx * c[o2 + 3], p2y = c[o2 + 1] - sy * c[o2 + 3];
+  const d = p1x * p2y - p1y * p2x + (p2x * p0y - p2y * p0x) + (p0x * p1y - p0y * p1x);
+  if (d === 0 || !Number.isFinite(d)) return;
+  const gm = g0 * w0 + g1 * w1 + g2 * w2;
+  const k0 = (g0 - gm) / d, k1 = (g1 - gm) / d, k2 = (g2 - gm) / d;
+  const q0x = k1 * -p2y + k2 * p1y, q0y = k1 * p2x - k2 * p1x;
+  const q1x = k0 * p2y - k2 * p0y, q1y = -k0 * p2x + k2 * p0x;
+  const q2x = -k0 * p1y + k1 * p0y, q2y = k0 * p1x - k1 * p0x;
+  gClip[o0] += q0x; gClip[o0 + 1] += q0y; gClip[o0 + 3] -= sx * q0x + sy * q0y;
+  gClip[o1] += q1x; gClip[o1 + 1] += q1y; gClip[o1 + 3] -= sx * q1x + sy * q1y;
+  gClip[o2] += q2x; gClip[o2 + 1] += q2y; gClip[o2 + 3] -= sx * q2x + sy * q2y;
+}
+
 /** Where a clip-position tensor's data sits: [V,4] shared by all views, or [B,V,4]. */
 export interface ClipData {
   data: Num;
@@ -109,22 +134,7 @@ export function interpolateBackwardKernel(
       const sx = (2 * x + 1) / W - 1, sy = (2 * y + 1) / H - 1;
       const c = clip.data, tr = clip.triangles;
       const o0 = cb + 4 * tr[3 * t], o1 = cb + 4 * tr[3 * t + 1], o2 = cb + 4 * tr[3 * t + 2];
-      const p0x = c[o0] - sx * c[o0 + 3], p0y = c[o0 + 1] - sy * c[o0 + 3];
-      const p1x = c[o1] - sx * c[o1 + 3], p1y = c[o1 + 1] - sy * c[o1 + 3];
-      const p2x = c[o2] - sx * c[o2 + 3], p2y = c[o2 + 1] - sy * c[o2 + 3];
-      const d = p1x * p2y - p1y * p2x + (p2x * p0y - p2y * p0x) + (p0x * p1y - p0y * p1x);
-      if (d === 0 || !Number.isFinite(d)) continue;
-      // b = c / D ⇒ ∂L/∂cᵢ = (gᵢ − Σₖ gₖ bₖ) / D.
-      const gm = g0 * w0 + g1 * w1 + g2 * w2;
-      const k0 = (g0 - gm) / d, k1 = (g1 - gm) / d, k2 = (g2 - gm) / d;
-      // c₀ = p₁×p₂, c₁ = p₂×p₀, c₂ = p₀×p₁.
-      const q0x = k1 * -p2y + k2 * p1y, q0y = k1 * p2x - k2 * p1x;
-      const q1x = k0 * p2y - k2 * p0y, q1y = -k0 * p2x + k2 * p0x;
-      const q2x = -k0 * p1y + k1 * p0y, q2y = k0 * p1x - k1 * p0x;
-      // pᵢ = (xᵢ − sx·wᵢ, yᵢ − sy·wᵢ).
-      gClip[o0] += q0x; gClip[o0 + 1] += q0y; gClip[o0 + 3] -= sx * q0x + sy * q0y;
-      gClip[o1] += q1x; gClip[o1 + 1] += q1y; gClip[o1 + 3] -= sx * q1x + sy * q1y;
-      gClip[o2] += q2x; gClip[o2 + 1] += q2y; gClip[o2 + 3] -= sx * q2x + sy * q2y;
+      scatterBarycentricGradient(c, gClip, o0, o1, o2, sx, sy, g0, g1, g2, w0, w1, w2);
     }
   }
 }
