@@ -19,21 +19,12 @@ const NAME_BYTES = 32;
 const LANDMARK_LISTS = ['landmarks68', 'jawRight', 'jawLeft', 'jawRightExtended', 'jawLeftExtended'] as const;
 
 /** What the writer needs: a FaceModel's geometry plus one delta array (V×3) per mode. */
-export interface FaceModelSource {
-  vertexCount: number;
-  neutral: Float32Array;
-  triangles: Uint32Array;
-  uvs: Float32Array;
-  uvTriangles: Uint32Array;
-  parts: PartRange[];
-  landmarks: LandmarkDefinition;
-  vertexSets: Record<string, Uint32Array>;
-  expressionNames: string[];
+export interface FaceModelSource
+  extends Pick<FaceModel, 'vertexCount' | 'neutral' | 'triangles' | 'uvs' | 'uvTriangles' | 'parts' | 'landmarks' | 'vertexSets' | 'expressionNames' | 'info'> {
   /** K arrays of V×3 deltas (float64 allowed: quantisation then starts from the exact values). */
   identityModes: ArrayLike<number>[];
   /** E arrays of V×3 deltas, in `expressionNames` order. */
   expressionModes: ArrayLike<number>[];
-  info: string;
 }
 
 export interface EncodeOptions {
