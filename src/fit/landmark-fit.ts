@@ -176,6 +176,33 @@ function accumulateNormalEquations(jtj: Float64Array, jtr: Float64Array, jRow: F
   }
 }
 
+interface LandmarkBasis {
+  candidates: Map<number, Uint32Array>;
+  /** Vertex index → row of the subset basis. */
+  row: Map<number, number>;
+  basis: SubsetBasis;
+}
+
+const basisCache = new WeakMap<FaceModel, Map<string, LandmarkBasis>>();
+
+/** One basis over the 68 landmark vertices and every contour candidate; built once per model and settings. */
+function landmarkBasis(model: FaceModel, contour: boolean, identityModes: number): LandmarkBasis {
+  const key = `${contour}:${identityModes}`;
+  let perModel = basisCache.get(model);
+  if (!perModel) basisCache.set(model, (perModel = new Map()));
+  const cached = perModel.get(key);
+  if (cached) return cached;
+  const candidates = contour ? jawCandidates(model) : new Map<number, Uint32Array>();
+  const allVertices = new Set<number>(model.landmarks.landmarks68);
+  for (const c of candidates.values()) for (const v of c) allVertices.add(v);
+  const vertices = Uint32Array.from([...allVertices].sort((a, b) => a - b));
+  const row = new Map<number, number>();
+  vertices.forEach((v, i) => row.set(v, i));
+  const built = { candidates, row, basis: subsetBasis(model, vertices, identityModes) };
+  perModel.set(key, built);
+  return built;
+}
+
 /**
  * Fit the model to 68 detected landmarks. Deterministic: the same input gives the same output.
  */
@@ -187,14 +214,7 @@ export function fitLandmarks(
   const det = Float64Array.from(input.landmarks as ArrayLike<number>);
   if (det.length !== 136) throw new Error(`expected 68×2 landmarks, got ${det.length / 2} points`);
   const lm68 = model.landmarks.landmarks68;
-  const candidates = config.contour ? jawCandidates(model) : new Map<number, Uint32Array>();
-  // One basis over the 68 landmark vertices and every contour candidate.
-  const allVertices = new Set<number>(lm68);
-  for (const c of candidates.values()) for (const v of c) allVertices.add(v);
-  const vertices = Uint32Array.from([...allVertices].sort((a, b) => a - b));
-  const row = new Map<number, number>();
-  vertices.forEach((v, i) => row.set(v, i));
-  const basis = subsetBasis(model, vertices, config.identityModes);
+  const { candidates, row, basis } = landmarkBasis(model, config.contour, config.identityModes);
   const K = basis.identityCount, E = basis.expressionCount;
 
   let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;

@@ -35,9 +35,17 @@ function swatchUv(slot: number): [number, number] {
   return [(PALETTE_SLOT + cx / SWATCH_GRID) / TILES, 1 - cy / SWATCH_GRID];
 }
 
-/** UVs (U×2) remapped into the atlas: projected tiles keep their layout, palette parts point at their swatch. */
+const atlasCache = new WeakMap<FaceModel, Float32Array>();
+
+/**
+ * UVs (U×2) remapped into the atlas: projected tiles keep their layout, palette parts point at their swatch.
+ * Computed once per model (callers must not modify the array).
+ */
 export function atlasUvs(model: FaceModel): Float32Array {
+  const cached = atlasCache.get(model);
+  if (cached) return cached;
   const out = new Float32Array(model.uvs.length);
+  atlasCache.set(model, out);
   const paletteSlots = Object.keys(PALETTE);
   const partOfUv = new Int32Array(model.uvs.length / 2).fill(-1);
   model.parts.forEach((part, p) => {
