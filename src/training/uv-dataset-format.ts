@@ -12,10 +12,11 @@
  * The builder writes samples with `writeUvSample` and closes the set with `finalizeIndex`, which also writes the
  * stats. Readers open it with `openUvDataset` and draw shuffled batches as tensors.
  */
-import { mkdir, readFile, readdir, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { tf } from '../engine/index.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { Rng } from '../texture/random.js';
 
 export const UV_DATASET_FORMAT = 'ganfit-uv-dataset';
@@ -50,12 +51,6 @@ export interface UvDatasetIndex {
 
 const ID_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
-async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
-}
-
 async function encodePng(pixels: Uint8Array, r: number, channels: 1 | 3): Promise<Buffer> {
   return sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), {
     raw: { width: r, height: r, channels },
@@ -87,8 +82,8 @@ export async function writeUvSample(
   await mkdir(path.join(dir, 'mask'), { recursive: true });
   const item: UvDatasetItem = { id, uv: `uv/${id}.png`, mask: `mask/${id}.png` };
   if (meta) item.meta = meta;
-  await writeAtomic(path.join(dir, item.uv), await encodePng(uvRgb, r, 3));
-  await writeAtomic(path.join(dir, item.mask), await encodePng(mask, r, 1));
+  await writeFileAtomic(path.join(dir, item.uv), await encodePng(uvRgb, r, 3));
+  await writeFileAtomic(path.join(dir, item.mask), await encodePng(mask, r, 1));
   return item;
 }
 
@@ -132,8 +127,8 @@ async function computeStats(dir: string, items: UvDatasetItem[], r: number): Pro
     coverage[i] = Math.round((255 * weight[i]!) / Math.max(1, items.length));
   }
   await mkdir(path.join(dir, 'stats'), { recursive: true });
-  await writeAtomic(path.join(dir, 'stats', 'mean.png'), await encodePng(mean, r, 3));
-  await writeAtomic(path.join(dir, 'stats', 'coverage.png'), await encodePng(coverage, r, 1));
+  await writeFileAtomic(path.join(dir, 'stats', 'mean.png'), await encodePng(mean, r, 3));
+  await writeFileAtomic(path.join(dir, 'stats', 'coverage.png'), await encodePng(coverage, r, 1));
 }
 
 /** Write index.json (and stats/) for the samples in `dir`. Returns the index written. */
@@ -161,7 +156,7 @@ export async function finalizeIndex(dir: string, options: FinalizeOptions): Prom
   };
   if (options.layout) index.layout = options.layout;
   if (options.description) index.description = options.description;
-  await writeAtomic(path.join(dir, 'index.json'), JSON.stringify(index, null, 1) + '\n');
+  await writeFileAtomic(path.join(dir, 'index.json'), JSON.stringify(index, null, 1) + '\n');
   return index;
 }
 
