@@ -173,6 +173,24 @@ export function epochOrder(n: number, seed: number, epoch: number): number[] {
 
 export type FillMode = 'none' | 'mean' | 'symmetric+mean';
 
+/** One item in HELD_OUT_EVERY is held out from training, chosen by a hash of its id (stable as the set grows). */
+export const HELD_OUT_EVERY = 14;
+
+/** FNV-1a, 32 bits. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/** Whether the item with this id belongs to the held-out split (evaluation of the texture models). */
+export function isHeldOut(id: string): boolean {
+  return fnv1a(id) % HELD_OUT_EVERY === 0;
+}
+
+/** Which items a reader sees: `train` (not held out), `heldout`, or `all`. */
+export type UvSplit = 'train' | 'heldout' | 'all';
+
 export interface OpenOptions {
   /** Load at this resolution (resampled from the stored one); default: the stored resolution. */
   resolution?: number;
@@ -182,6 +200,8 @@ export interface OpenOptions {
    * the mirrored texel when it is observed, else the mean. Masks are returned unchanged either way.
    */
   fill?: FillMode;
+  /** Items to read (default `all`); the texture models train on `train` and are evaluated on `heldout`. */
+  split?: UvSplit;
 }
 
 export interface UvBatch {
@@ -221,10 +241,13 @@ export interface UvDataset {
 
 /** Open a dataset written by `writeUvSample` + `finalizeIndex`. */
 export async function openUvDataset(dir: string, options: OpenOptions = {}): Promise<UvDataset> {
-  const index = JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')) as UvDatasetIndex;
-  if (index.format !== UV_DATASET_FORMAT) throw new Error(`${dir}: not a ganfit UV dataset (format '${index.format}')`);
-  if (index.version > UV_DATASET_VERSION) throw new Error(`${dir}: dataset version ${index.version} is newer than this reader`);
-  if (index.items.length === 0) throw new Error(`${dir}: the dataset has no items`);
+  const stored = JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')) as UvDatasetIndex;
+  if (stored.format !== UV_DATASET_FORMAT) throw new Error(`${dir}: not a ganfit UV dataset (format '${stored.format}')`);
+  if (stored.version > UV_DATASET_VERSION) throw new Error(`${dir}: dataset version ${stored.version} is newer than this reader`);
+  const split = options.split ?? 'all';
+  const index: UvDatasetIndex = split === 'all' ? stored
+    : { ...stored, items: stored.items.filter((it) => isHeldOut(it.id) === (split === 'heldout')) };
+  if (index.items.length === 0) throw new Error(`${dir}: the dataset has no items${split === 'all' ? '' : ` in the '${split}' split`}`);
   const r = options.resolution ?? index.resolution;
   const fill: FillMode = options.fill ?? (index.layout?.symmetricU ? 'symmetric+mean' : 'mean');
   const n = r * r;

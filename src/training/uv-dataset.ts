@@ -23,10 +23,16 @@ export interface UvDatasetOptions {
   maxYaw: number;
   /** Reject maps with less than this fraction of the face tile seen directly. */
   minObserved: number;
+  /**
+   * Work on shard `index` of `count` only (photos whose position modulo `count` is `index`), so that one process
+   * per core can build one dataset; every shard appends to the same progress.jsonl (one short line per photo,
+   * appended with O_APPEND) and the index is written over every photo decided so far.
+   */
+  shard?: { index: number; count: number };
   onProgress?: (done: number, total: number, kept: number) => void;
 }
 
-export const defaultUvDatasetOptions: UvDatasetOptions = { resolution: 256, maxLandmarkError: 0.05, maxYaw: 50, minObserved: 0.3 };
+export const defaultUvDatasetOptions: UvDatasetOptions = { resolution: 256, maxLandmarkError: 0.05, maxYaw: 50, minObserved: 0.2 };
 
 /** The photos of a training folder: manifest.csv order (column `file`) when present, else sorted names. */
 export async function trainingPhotos(dir: string): Promise<string[]> {
@@ -41,16 +47,33 @@ export async function trainingPhotos(dir: string): Promise<string[]> {
 
 type Decision = { source: string; item?: UvDatasetItem; reason?: string };
 
+/** The decisions logged so far, by source photo. A torn last line (a process killed mid-write) is ignored. */
+async function readDecisions(log: string): Promise<Map<string, Decision>> {
+  const lines = (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  const decisions = new Map<string, Decision>();
+  for (const line of lines) {
+    try {
+      const d = JSON.parse(line) as Decision;
+      decisions.set(d.source, d);
+    } catch {
+      // skipped: decided again on resume
+    }
+  }
+  return decisions;
+}
+
 export async function buildUvDataset(fitter: Fitter, photosDir: string, outDir: string, options: UvDatasetOptions): Promise<{ kept: number; rejected: number }> {
   const R = options.resolution;
   let photos = await trainingPhotos(photosDir);
   if (options.limit) photos = photos.slice(0, options.limit);
   await mkdir(outDir, { recursive: true });
   const log = path.join(outDir, 'progress.jsonl');
-  const previous = (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Decision);
-  const done = new Map(previous.map((d) => [d.source, d]));
+  const done = await readDecisions(log);
+  const shard = options.shard ?? { index: 0, count: 1 };
+  const mine = photos.filter((_, i) => i % shard.count === shard.index);
   const faceTile = PROJECTED_TILES.find((t) => t.slot === 0)!;
-  for (const [i, source] of photos.entries()) {
+  let kept = mine.filter((p) => done.get(p)?.item).length;
+  for (const [i, source] of mine.entries()) {
     if (done.has(source)) continue;
     let decision: Decision;
     try {
@@ -74,10 +97,13 @@ export async function buildUvDataset(fitter: Fitter, photosDir: string, outDir: 
       decision = { source, reason: (e as Error).message.split('\n')[0] };
     }
     done.set(source, decision);
+    if (decision.item) kept++;
     await appendFile(log, JSON.stringify(decision) + '\n');
-    options.onProgress?.(i + 1, photos.length, [...done.values()].filter((d) => d.item).length);
+    options.onProgress?.(i + 1, mine.length, kept);
   }
-  const decisions = photos.map((p) => done.get(p)!).filter(Boolean);
+  // Other shards may have decided more photos meanwhile: index everything in the log.
+  const all = await readDecisions(log);
+  const decisions = photos.map((p) => all.get(p)!).filter(Boolean);
   const items = decisions.flatMap((d) => (d.item ? [d.item] : []));
   const rejected: UvDatasetRejection[] = decisions.flatMap((d) => (d.reason ? [{ source: d.source, reason: d.reason }] : []));
   await finalizeIndex(outDir, {

@@ -18,14 +18,25 @@ import { createProgress } from '../progress.js';
 import type { Command } from '../command.js';
 
 const usage = [
-  'ganfit texture dataset <photos dir> -o <dir> [--limit N] [--resolution R]',
+  'ganfit texture dataset <photos dir> -o <dir> [--limit N] [--resolution R] [--shard K/N]',
   'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|proc64|default] [--steps N] [--checkpoint-every N] [--resume]',
   'ganfit texture sample [-n N] [--seed S] [--weights <file>] -o <dir>',
 ].join(' | ');
 
+/** `--shard K/N` (0 ≤ K < N): this process builds every N-th photo, starting at the K-th. */
+function shardOption(value: string | undefined): { index: number; count: number } | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(value);
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || count < 1 || index >= count) throw usageError(`--shard must be K/N with 0 ≤ K < N, got '${value}'`);
+  return { index, count };
+}
+
 async function dataset(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { out: { type: 'string', short: 'o' }, limit: { type: 'string' }, resolution: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } }, usage);
+  const { values, positionals } = parse(argv, { out: { type: 'string', short: 'o' }, limit: { type: 'string' }, resolution: { type: 'string' }, shard: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } }, usage);
   if (positionals.length !== 1 || !values.out) throw usageError(`usage: ${usage}`);
+  const shard = shardOption(values.shard as string | undefined);
   const progress = createProgress({ quiet: !!values.quiet });
   // Training crops are tight (UTKFace 200×200): pad before detection.
   const fitter = await createFitter({ detector: { pad: 0.25 } });
@@ -33,6 +44,7 @@ async function dataset(argv: string[]): Promise<number> {
     ...defaultUvDatasetOptions,
     resolution: intOption(values.resolution as string | undefined, 'resolution', defaultUvDatasetOptions.resolution, 16),
     limit: intOption(values.limit as string | undefined, 'limit', 0) || undefined,
+    shard,
     onProgress: (done, total, kept) => progress.update(done, total, `${kept} kept`),
   });
   progress.done();
