@@ -8,12 +8,62 @@
  */
 import { tf } from '../engine/index.js';
 
-/** The input-gradient filter of `w` [kh, kw, in, out]: reversed spatially, transposed to [kh, kw, out, in]. */
+/**
+ * The input-gradient filter of `w` [kh, kw, in, out]: reversed spatially, transposed to [kh, kw, out, in].
+ * Rearranged in JS: wasm's Reverse kernel takes ~10× longer for a 3×3×128×128 filter.
+ */
 export function flipFilter(w: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => {
-    const r = w.shape[0] === 1 && w.shape[1] === 1 ? w : tf.reverse(w, [0, 1]);
-    return tf.transpose(r, [0, 1, 3, 2]) as tf.Tensor4D;
+  const [kh, kw, ci, co] = w.shape;
+  const src = w.dataSync();
+  const out = new Float32Array(src.length);
+  for (let y = 0; y < kh; y++) {
+    for (let x = 0; x < kw; x++) {
+      const from = (y * kw + x) * ci * co;
+      const to = ((kh - 1 - y) * kw + (kw - 1 - x)) * ci * co;
+      for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) out[to + o * ci + i] = src[from + i * co + o]!;
+    }
+  }
+  return tf.tensor4d(out, [kh, kw, co, ci]);
+}
+
+/** `w` [n, m] transposed in JS (wasm's 2-D Transpose and transposed matMuls are slow at these sizes). */
+function transposeMatrix(w: tf.Tensor2D): tf.Tensor2D {
+  const [n, m] = w.shape;
+  const src = w.dataSync();
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) out[j * n + i] = src[i * m + j]!;
+  return tf.tensor2d(out, [m, n]);
+}
+
+/**
+ * Dense layer x [B, n] · w [n, m] + b [m], differentiable with respect to all three. Its gradient uses plain
+ * matMuls on explicitly transposed operands: wasm's matMul with transposeA / transposeB ran 10–20× slower than
+ * the forward product in the discriminator's 2048×128 layer.
+ */
+export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor): tf.Tensor2D {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xi, wi, bi] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor];
+    const save = args[3] as tf.GradSaveFunc;
+    save([xi, wi]);
+    return {
+      value: tf.add(tf.matMul(xi, wi), bi) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => tf.tidy(() => {
+        const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+        return [tf.matMul(dy, transposeMatrix(ws)), tf.matMul(transposeMatrix(xs), dy), tf.sum(dy, 0)];
+      }),
+    };
   });
+  return op(x, w, b) as tf.Tensor2D;
+}
+
+/** 2×2 average pooling, stride 2, whose gradient is a nearest ×2 upsampling / 4 (wasm's AvgPoolGrad is slow). */
+export function avgPool2(x: tf.Tensor4D): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+    value: tf.avgPool(args[0] as tf.Tensor4D, 2, 2, 'valid'),
+    gradFunc: (dy: tf.Tensor4D) => tf.tidy(() => tf.mul(tf.image.resizeNearestNeighbor(dy, [h, w]), 0.25)),
+  }));
+  return op(x) as tf.Tensor4D;
 }
 
 function checkKernel(w: tf.Tensor4D): void {

@@ -202,6 +202,8 @@ export interface OpenOptions {
   fill?: FillMode;
   /** Items to read (default `all`); the texture models train on `train` and are evaluated on `heldout`. */
   split?: UvSplit;
+  /** Keep every decoded map in memory (8-bit, at the read resolution): training reads each item many times. */
+  cache?: boolean;
 }
 
 export interface UvBatch {
@@ -262,8 +264,17 @@ export async function openUvDataset(dir: string, options: OpenOptions = {}): Pro
     mean.fill(0.5);
   }
 
+  const decoded = new Map<string, Promise<[Uint8Array, Uint8Array]>>();
+  const decode = (item: UvDatasetItem): Promise<[Uint8Array, Uint8Array]> => {
+    const cached = decoded.get(item.id);
+    if (cached) return cached;
+    const pending = Promise.all([decodePng(path.join(dir, item.uv), 3, r), decodePng(path.join(dir, item.mask), 1, r)]);
+    if (options.cache) decoded.set(item.id, pending);
+    return pending;
+  };
+
   async function loadOne(item: UvDatasetItem, rgbOut: Float32Array, maskOut: Float32Array, o: number): Promise<void> {
-    const [rgb, m] = await Promise.all([decodePng(path.join(dir, item.uv), 3, r), decodePng(path.join(dir, item.mask), 1, r)]);
+    const [rgb, m] = await decode(item);
     for (let row = 0; row < r; row++) {
       for (let col = 0; col < r; col++) {
         const i = row * r + col;

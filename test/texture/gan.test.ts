@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { tf, initEngine } from '../../src/engine/index.js';
 import { Rng } from '../../src/texture/random.js';
-import { convSame, convSameConst, flipFilter, upsample2 } from '../../src/texture/ops.js';
+import { avgPool2, convSame, convSameConst, dense, flipFilter, upsample2 } from '../../src/texture/ops.js';
 import {
   decodeGeneratorWeights, encodeGeneratorWeights, generatorForward, generatorParamSpecs, initParams, loadTextureGenerator,
   makeTextureGenerator, sampleTextures, TextureWeightsMissingError, type GeneratorConfig,
@@ -143,4 +143,30 @@ test('bilinearUp2 equals resizeBilinear (half-pixel centres) and its gradient ma
     const probe = tf.tensor(new Rng(9).normals(2 * 8 * 10 * 3), [2, 8, 10, 3]);
     fdCheck((t) => tf.sum(tf.mul(tf.square(bilinearUp2(t as tf.Tensor4D)), probe)), x, 1e-2, 2e-2, 10);
   });
+});
+
+test('dense, avgPool2 and flipFilter equal tfjs ops, gradients equal tfjs autodiff (cpu, wasm)', async () => {
+  for (const backend of ['cpu', 'wasm'] as const) {
+    await initEngine({ backend });
+    tf.tidy(() => {
+      const rng = new Rng(9);
+      const x = tf.tensor2d(rng.normals(5 * 7), [5, 7]);
+      const w = tf.tensor2d(rng.normals(7 * 3), [7, 3]);
+      const b = tf.tensor1d(rng.normals(3));
+      const probe = tf.tensor2d(rng.normals(5 * 3), [5, 3]);
+      const mine = tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.sum(tf.mul(tf.square(dense(a as tf.Tensor2D, c as tf.Tensor2D, d)), probe)))([x, w, b]);
+      const ref = tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.sum(tf.mul(tf.square(tf.add(tf.matMul(a as tf.Tensor2D, c as tf.Tensor2D), d)), probe)))([x, w, b]);
+      for (let i = 0; i < 3; i++) assert.ok(tf.max(tf.abs(tf.sub(mine[i]!, ref[i]!))).dataSync()[0]! < 1e-4, `dense grad ${i}`);
+      const img = tf.tensor4d(rng.normals(2 * 6 * 4 * 3), [2, 6, 4, 3]);
+      const probe4 = tf.tensor4d(rng.normals(2 * 3 * 2 * 3), [2, 3, 2, 3]);
+      assert.ok(tf.max(tf.abs(tf.sub(avgPool2(img), tf.avgPool(img, 2, 2, 'valid')))).dataSync()[0]! < 1e-6);
+      const gp = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.square(avgPool2(t as tf.Tensor4D)), probe4)))(img);
+      const gr = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.square(tf.avgPool(t as tf.Tensor4D, 2, 2, 'valid')), probe4)))(img);
+      assert.ok(tf.max(tf.abs(tf.sub(gp, gr))).dataSync()[0]! < 1e-5, 'avgPool2 grad');
+      const k = tf.tensor4d(rng.normals(3 * 3 * 2 * 4), [3, 3, 2, 4]);
+      const flipped = tf.transpose(tf.reverse(k, [0, 1]), [0, 1, 3, 2]);
+      assert.equal(tf.max(tf.abs(tf.sub(flipFilter(k), flipped))).dataSync()[0], 0);
+    });
+  }
+  await initEngine();
 });

@@ -23,7 +23,9 @@ test('trainGan smoke: runs, writes checkpoint/samples/generator, leaks nothing, 
     assert.equal(progress.length, config.steps);
     for (const p of progress) {
       assert.ok(Number.isFinite(p.lossD) && Number.isFinite(p.lossG) && p.imagesPerSec > 0 && p.etaSeconds >= 0);
+      assert.ok(p.reconstruction! > 0 && p.kl! >= 0, 'the VAE-GAN terms are reported');
     }
+    assert.ok(progress.some((p) => p.r1 > 0) && progress.some((p) => p.r1 === 0), 'lazy R1 on every other step');
     assert.deepEqual((await readdir(path.join(root, 'full', 'samples'))).sort(), ['step-000003.png', 'step-000006.png']);
     assert.deepEqual((await readdir(path.join(root, 'full', 'checkpoint'))).sort(), ['state.json', 'tensors.bin']);
 
@@ -36,6 +38,12 @@ test('trainGan smoke: runs, writes checkpoint/samples/generator, leaks nothing, 
     const a = await readFile(full.generatorPath);
     const b = await readFile(second.generatorPath);
     assert.ok(a.equals(b), 'resumed run reproduces the uninterrupted one bit for bit');
+    assert.equal(tf.memory().numTensors, before);
+
+    // Without an encoder: the plain GAN.
+    const { encoder: _e, ...plain } = config;
+    const gan = await trainGan({ ...plain, steps: 2 }, { datasetDir: ds, runDir: path.join(root, 'plain') });
+    assert.equal(gan.step, 2);
     assert.equal(tf.memory().numTensors, before);
 
     const g = await loadTextureGenerator(full.generatorPath);

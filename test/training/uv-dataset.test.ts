@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { tf, initEngine } from '../../src/engine/index.js';
-import { epochOrder, finalizeIndex, openUvDataset, writeUvSample } from '../../src/training/uv-dataset-format.js';
+import { epochOrder, finalizeIndex, HELD_OUT_EVERY, isHeldOut, openUvDataset, writeUvSample } from '../../src/training/uv-dataset-format.js';
 import { writeProceduralUvDataset } from '../../src/training/gan/procedural.js';
 
 test('UV dataset: write, finalize, read back (orientation, masks, fill, stats)', async () => {
@@ -88,6 +88,32 @@ test('UV dataset: seeded shuffling, resumable cursor, no leaked tensors', async 
     }
     await it2.return(undefined);
     assert.equal(tf.memory().numTensors, before);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('UV dataset: held-out split by id hash (stable, disjoint, about 1 in HELD_OUT_EVERY), cached reads', async () => {
+  await initEngine();
+  const dir = await mkdtemp(path.join(tmpdir(), 'ganfit-uvsplit-'));
+  try {
+    await writeProceduralUvDataset(dir, 60, 8, 3);
+    const all = await openUvDataset(dir);
+    const train = await openUvDataset(dir, { split: 'train', cache: true });
+    const held = await openUvDataset(dir, { split: 'heldout' });
+    assert.equal(train.size + held.size, all.size);
+    const heldIds = new Set(held.index.items.map((it) => it.id));
+    assert.ok(train.index.items.every((it) => !heldIds.has(it.id) && !isHeldOut(it.id)));
+    assert.ok(held.index.items.every((it) => isHeldOut(it.id)));
+    // Over many ids the held-out fraction is near 1 / HELD_OUT_EVERY.
+    const ids = Array.from({ length: 14000 }, (_, i) => `photo_${i}.jpg.chip`);
+    const frac = ids.filter(isHeldOut).length / ids.length;
+    assert.ok(Math.abs(frac - 1 / HELD_OUT_EVERY) < 0.01, `held-out fraction ${frac}`);
+    // A cached read returns the same tensors as a fresh one.
+    const a = await train.load([0, 1]);
+    const b = await train.load([0, 1]);
+    assert.equal(tf.max(tf.abs(tf.sub(a.images, b.images))).dataSync()[0], 0);
+    tf.dispose([a.images, a.masks, b.images, b.masks]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

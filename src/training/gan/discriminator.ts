@@ -11,12 +11,19 @@
  */
 import { tf } from '../../engine/index.js';
 import type { ParamMap, ParamSpec } from '../../texture/gan.js';
-import { convSame } from '../../texture/ops.js';
+import { avgPool2, convSame, dense } from '../../texture/ops.js';
 
 export interface DiscriminatorConfig {
   resolution: number;
   /** Channels per level from R×R down to 4×4 (log2(R) − 1 entries). */
   channels: number[];
+  /**
+   * Outputs of the last dense layer (default 1, the logit). The VAE-GAN's encoder is this network with
+   * 2·latentSize outputs (mean and log-variance) and no minibatch statistics.
+   */
+  outputs?: number;
+  /** The minibatch standard-deviation feature at 4×4 (default true; false for the encoder, per-sample). */
+  minibatchStd?: boolean;
 }
 
 export const DEFAULT_DISCRIMINATOR: DiscriminatorConfig = {
@@ -48,17 +55,23 @@ export function discriminatorParamSpecs(config: DiscriminatorConfig): ParamSpec[
     specs.push({ name: `r${r}/b`, shape: [ch[i + 1]!], scale: 1, init: 'zeros' });
   }
   const c4 = ch[ch.length - 1]!;
-  specs.push({ name: 'out/conv/w', shape: [3, 3, c4 + 1, c4], scale: g / Math.sqrt(9 * (c4 + 1)), init: 'normal' });
+  const cin = c4 + (config.minibatchStd === false ? 0 : 1);
+  const outputs = config.outputs ?? 1;
+  specs.push({ name: 'out/conv/w', shape: [3, 3, cin, c4], scale: g / Math.sqrt(9 * cin), init: 'normal' });
   specs.push({ name: 'out/conv/b', shape: [c4], scale: 1, init: 'zeros' });
   specs.push({ name: 'out/fc/w', shape: [16 * c4, c4], scale: g / Math.sqrt(16 * c4), init: 'normal' });
   specs.push({ name: 'out/fc/b', shape: [c4], scale: 1, init: 'zeros' });
-  specs.push({ name: 'out/logit/w', shape: [c4, 1], scale: 1 / Math.sqrt(c4), init: 'normal' });
-  specs.push({ name: 'out/logit/b', shape: [1], scale: 1, init: 'zeros' });
+  specs.push({ name: 'out/logit/w', shape: [c4, outputs], scale: 1 / Math.sqrt(c4), init: 'normal' });
+  specs.push({ name: 'out/logit/b', shape: [outputs], scale: 1, init: 'zeros' });
   return specs;
 }
 
-/** D(x): x [B, R, R, 4] → logits [B, 1]. Differentiable with respect to x and the parameters. */
-export function discriminatorForward(config: DiscriminatorConfig, params: ParamMap, x: tf.Tensor4D): tf.Tensor2D {
+/**
+ * D(x, m): RGB x [B, R, R, 3] and visibility mask m [B, R, R, 1] → logits [B, outputs]. Differentiable with
+ * respect to x, m and the parameters. The first convolution of the 4-channel input is split into an RGB and a
+ * mask convolution (the same sum; wasm's channel Concat of the two costs ~10× the convolution).
+ */
+export function discriminatorForward(config: DiscriminatorConfig, params: ParamMap, x: tf.Tensor4D, mask: tf.Tensor4D): tf.Tensor2D {
   const specs = new Map(discriminatorParamSpecs(config).map((s) => [s.name, s]));
   const get = (name: string): tf.Tensor => {
     const t = params[name];
@@ -69,20 +82,30 @@ export function discriminatorForward(config: DiscriminatorConfig, params: ParamM
   const res = levels(config);
   const b = x.shape[0];
   return tf.tidy(() => {
-    let h = tf.leakyRelu(tf.add(convSame(x, get('from/w') as tf.Tensor4D), get('from/b')), 0.2) as tf.Tensor4D;
+    const from = get('from/w') as tf.Tensor4D;
+    const c0 = from.shape[3];
+    const fromRgb = tf.slice(from, [0, 0, 0, 0], [3, 3, 3, c0]) as tf.Tensor4D;
+    const fromMask = tf.slice(from, [0, 0, 3, 0], [3, 3, 1, c0]) as tf.Tensor4D;
+    let h = tf.leakyRelu(tf.add(tf.add(convSame(x, fromRgb), convSame(mask, fromMask)), get('from/b')), 0.2) as tf.Tensor4D;
     for (let i = 0; i + 1 < res.length; i++) {
       const r = res[i + 1]!;
-      h = tf.avgPool(h, 2, 2, 'valid');
+      h = avgPool2(h);
       h = tf.leakyRelu(tf.add(convSame(h, get(`r${r}/w`) as tf.Tensor4D), get(`r${r}/b`)), 0.2) as tf.Tensor4D;
     }
-    // Minibatch standard deviation: one feature, the mean over features of the std over the batch.
-    const mean = tf.mean(h, 0, true);
-    const std = tf.sqrt(tf.add(tf.mean(tf.square(tf.sub(h, mean)), 0, true), 1e-8));
-    const s = tf.mul(tf.ones([b, 4, 4, 1]), tf.mean(std));
-    h = tf.concat([h, s], 3) as tf.Tensor4D;
-    h = tf.leakyRelu(tf.add(convSame(h, get('out/conv/w') as tf.Tensor4D), get('out/conv/b')), 0.2) as tf.Tensor4D;
+    const outW = get('out/conv/w') as tf.Tensor4D;
+    const c4 = h.shape[3];
+    let pre = convSame(h, tf.slice(outW, [0, 0, 0, 0], [3, 3, c4, c4]) as tf.Tensor4D);
+    if (config.minibatchStd !== false) {
+      // Minibatch standard deviation: one feature, the mean over features of the std over the batch, as an extra
+      // constant input channel (its convolution added separately: see the first layer about Concat).
+      const mean = tf.mean(h, 0, true);
+      const std = tf.mean(tf.sqrt(tf.add(tf.mean(tf.square(tf.sub(h, mean)), 0, true), 1e-8)));
+      const ones = tf.ones([1, 4, 4, 1]) as tf.Tensor4D;
+      pre = tf.add(pre, tf.mul(convSame(ones, tf.slice(outW, [0, 0, c4, 0], [3, 3, 1, c4]) as tf.Tensor4D), std)) as tf.Tensor4D;
+    }
+    h = tf.leakyRelu(tf.add(pre, get('out/conv/b')), 0.2) as tf.Tensor4D;
     const f = tf.reshape(h, [b, -1]) as tf.Tensor2D;
-    const fc = tf.leakyRelu(tf.add(tf.matMul(f, get('out/fc/w') as tf.Tensor2D), get('out/fc/b')), 0.2) as tf.Tensor2D;
-    return tf.add(tf.matMul(fc, get('out/logit/w') as tf.Tensor2D), get('out/logit/b')) as tf.Tensor2D;
+    const fc = tf.leakyRelu(dense(f, get('out/fc/w') as tf.Tensor2D, get('out/fc/b')), 0.2) as tf.Tensor2D;
+    return dense(fc, get('out/logit/w') as tf.Tensor2D, get('out/logit/b'));
   });
 }

@@ -19,12 +19,12 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { tf } from '../../engine/index.js';
 import {
-  DEFAULT_GENERATOR, encodeGeneratorWeights, generatorForward, generatorParamSpecs, initParams, loadTextureGenerator,
+  encodeGeneratorWeights, generatorForward, generatorParamSpecs, initParams, loadTextureGenerator,
   type GeneratorConfig, type ParamMap, type ParamSpec, type TextureGenerator,
 } from '../../texture/gan.js';
 import { Rng } from '../../texture/random.js';
-import { openUvDataset, type BatchCursor, type FillMode } from '../uv-dataset-format.js';
-import { DEFAULT_DISCRIMINATOR, discriminatorForward, discriminatorParamSpecs, type DiscriminatorConfig } from './discriminator.js';
+import { openUvDataset, type BatchCursor, type FillMode, type UvSplit } from '../uv-dataset-format.js';
+import { discriminatorForward, discriminatorParamSpecs, type DiscriminatorConfig } from './discriminator.js';
 
 export interface GanTrainConfig {
   generator: GeneratorConfig;
@@ -40,14 +40,33 @@ export interface GanTrainConfig {
   /** R1 weight γ (loss γ/2·‖∇D‖²) and the finite-difference step σ; γ = 0 disables it. */
   r1Gamma: number;
   r1Sigma: number;
+  /** Lazy regularisation (StyleGAN2): the R1 term on every n-th D step only, weighted n× (default 1). */
+  r1Every?: number;
   /** Weight of the L1 pull towards the mean map where coverage is low. */
   coveragePrior: number;
+  /**
+   * VAE-GAN (docs/texture-gan.md, "Training"): an encoder q(z | x, m), the discriminator's architecture with
+   * 2·latentSize outputs (mean, log-variance) and no minibatch statistics. G then also decodes the encoded
+   * real maps, with a masked L1 loss on the observed texels (weight `reconstruction`) and a KL term pulling
+   * q towards N(0, I) (weight `klWeight`, on the mean over latent dimensions). Absent: a plain GAN.
+   */
+  encoder?: DiscriminatorConfig;
+  reconstruction?: number;
+  klWeight?: number;
+  /** Which items train (default `train`: the held-out split is kept for evaluation). */
+  split?: UvSplit;
   fill?: FillMode;
   checkpointEvery: number;
   sampleEvery: number;
   logEvery: number;
   seed: number;
 }
+
+/**
+ * The generator trained by the default preset: the 64² core of the shipped 256² model (docs/texture-gan.md,
+ * "Architecture"); the 128² and 256² levels are added by `growGenerator` when the weights are exported.
+ */
+export const TRAINING_GENERATOR: GeneratorConfig = { latentSize: 128, resolution: 64, channels: [128, 64, 32, 16, 8], pixelNormMaxRes: 16 };
 
 const base = {
   lrG: 0.002, lrD: 0.002, beta1: 0, beta2: 0.99, r1Sigma: 0.05, coveragePrior: 1, seed: 1,
@@ -59,7 +78,9 @@ export const GAN_PRESETS: Record<'smoke' | 'proc64' | 'default', GanTrainConfig>
     ...base,
     generator: { latentSize: 16, resolution: 16, channels: [16, 8, 8], pixelNormMaxRes: 16 },
     discriminator: { resolution: 16, channels: [8, 8, 16] },
-    batchSize: 4, steps: 6, emaHalfLifeImages: 20, r1Gamma: 1,
+    encoder: { resolution: 16, channels: [8, 8, 16], outputs: 32, minibatchStd: false },
+    reconstruction: 10, klWeight: 0.05,
+    batchSize: 4, steps: 6, emaHalfLifeImages: 20, r1Gamma: 1, r1Every: 2,
     checkpointEvery: 3, sampleEvery: 3, logEvery: 1,
   },
   proc64: {
@@ -71,10 +92,13 @@ export const GAN_PRESETS: Record<'smoke' | 'proc64' | 'default', GanTrainConfig>
   },
   default: {
     ...base,
-    generator: DEFAULT_GENERATOR,
-    discriminator: DEFAULT_DISCRIMINATOR,
-    batchSize: 8, steps: 200_000, emaHalfLifeImages: 10_000, r1Gamma: 1,
-    checkpointEvery: 500, sampleEvery: 500, logEvery: 25,
+    lrG: 0.0015, lrD: 0.0015,
+    generator: TRAINING_GENERATOR,
+    discriminator: { resolution: 64, channels: [8, 16, 32, 64, 128] },
+    encoder: { resolution: 64, channels: [8, 16, 32, 64, 128], outputs: 2 * TRAINING_GENERATOR.latentSize, minibatchStd: false },
+    reconstruction: 10, klWeight: 0.05,
+    batchSize: 16, steps: 100_000, emaHalfLifeImages: 2000, r1Gamma: 1, r1Every: 4,
+    checkpointEvery: 100, sampleEvery: 100, logEvery: 10,
   },
 };
 
@@ -85,6 +109,9 @@ export interface GanProgress {
   lossD: number;
   lossG: number;
   r1: number;
+  /** VAE-GAN only: masked L1 of the reconstructions (in [−1, 1] units) and the KL term (mean per dimension). */
+  reconstruction?: number;
+  kl?: number;
   imagesPerSec: number;
   etaSeconds: number;
 }
@@ -229,17 +256,25 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
   const cfg = config;
   if (cfg.generator.resolution !== cfg.discriminator.resolution) throw new Error('generator and discriminator resolutions differ');
   const r = cfg.generator.resolution;
-  const dataset = await openUvDataset(options.datasetDir, { resolution: r, ...(cfg.fill ? { fill: cfg.fill } : {}) });
+  const dataset = await openUvDataset(options.datasetDir, {
+    resolution: r, split: cfg.split ?? 'train', cache: true, ...(cfg.fill ? { fill: cfg.fill } : {}),
+  });
+  if (cfg.encoder && (cfg.encoder.resolution !== r || cfg.encoder.outputs !== 2 * cfg.generator.latentSize || cfg.encoder.minibatchStd !== false)) {
+    throw new Error('encoder: needs the generator\'s resolution, 2·latentSize outputs and minibatchStd false');
+  }
 
   const rng = new Rng(cfg.seed);
   const gSpecs = generatorParamSpecs(cfg.generator);
   const dSpecs = discriminatorParamSpecs(cfg.discriminator);
   const G = variablesFrom(gSpecs, rng, 'G');
   const D = variablesFrom(dSpecs, rng, 'D');
+  const E = cfg.encoder ? variablesFrom(discriminatorParamSpecs(cfg.encoder), rng, 'E') : {};
   const ema: ParamMap = {};
   for (const [k, v] of Object.entries(G)) ema[k] = tf.clone(v);
   const optG = new Adam(G, cfg.lrG, cfg.beta1, cfg.beta2);
   const optD = new Adam(D, cfg.lrD, cfg.beta1, cfg.beta2);
+  const optE = new Adam(E, cfg.lrG, cfg.beta1, cfg.beta2);
+  const optimisers = [[optG, 'G'], [optD, 'D'], [optE, 'E']] as const;
   let step = 0;
   let cursor: BatchCursor = { epoch: 0, batch: 0 };
   if (state && ckData) {
@@ -252,8 +287,9 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     };
     for (const k of Object.keys(G)) restore(`G/${k}`, G[k]!, {}, k);
     for (const k of Object.keys(D)) restore(`D/${k}`, D[k]!, {}, k);
+    for (const k of Object.keys(E)) restore(`E/${k}`, E[k]!, {}, k);
     for (const k of Object.keys(ema)) restore(`ema/${k}`, ema[k]!, ema, k);
-    for (const [opt, tag] of [[optG, 'G'], [optD, 'D']] as const) {
+    for (const [opt, tag] of optimisers) {
       for (const k of Object.keys(opt.m)) restore(`adam${tag}/m/${k}`, opt.m[k]!, {}, k);
       for (const k of Object.keys(opt.v)) restore(`adam${tag}/v/${k}`, opt.v[k]!, {}, k);
       opt.t = state.adamT;
@@ -269,7 +305,6 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
   const fixedZ = tf.tensor2d(new Rng(cfg.seed + 7777).normals(16 * cfg.generator.latentSize), [16, cfg.generator.latentSize]);
 
   const latent = (b: number): tf.Tensor2D => tf.tensor2d(rng.normals(b * cfg.generator.latentSize), [b, cfg.generator.latentSize]);
-  const dIn = (rgb: tf.Tensor4D, m: tf.Tensor4D): tf.Tensor4D => tf.concat([rgb, m], 3) as tf.Tensor4D;
   const composite = (fake: tf.Tensor4D, real: tf.Tensor4D, m: tf.Tensor4D): tf.Tensor4D =>
     tf.add(tf.mul(m, fake), tf.mul(tf.sub(1, m), real)) as tf.Tensor4D;
   const emaBeta = 0.5 ** (cfg.batchSize / Math.max(1, cfg.emaHalfLifeImages));
@@ -278,8 +313,9 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     const tensors: Record<string, tf.Tensor> = {};
     for (const [k, v] of Object.entries(G)) tensors[`G/${k}`] = v;
     for (const [k, v] of Object.entries(D)) tensors[`D/${k}`] = v;
+    for (const [k, v] of Object.entries(E)) tensors[`E/${k}`] = v;
     for (const [k, v] of Object.entries(ema)) tensors[`ema/${k}`] = v;
-    for (const [opt, tag] of [[optG, 'G'], [optD, 'D']] as const) {
+    for (const [opt, tag] of optimisers) {
       for (const [k, v] of Object.entries(opt.m)) tensors[`adam${tag}/m/${k}`] = v;
       for (const [k, v] of Object.entries(opt.v)) tensors[`adam${tag}/v/${k}`] = v;
     }
@@ -320,19 +356,19 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
       const b = real.shape[0];
       // --- D step.
       const zD = latent(b);
-      const noise = cfg.r1Gamma > 0 ? tf.tensor4d(rng.normals(b * r * r * 4), [b, r, r, 4]) : null;
+      const r1Every = cfg.r1Every ?? 1;
+      const noise = cfg.r1Gamma > 0 && step % r1Every === 0 ? tf.tensor4d(rng.normals(b * r * r * 3), [b, r, r, 3]) : null;
       const fake = tf.tidy(() => generatorForward(cfg.generator, G, zD));
       let r1Value = 0;
       const dStep = tf.variableGrads(() => {
-        const realIn = dIn(real, masks);
-        const dReal = discriminatorForward(cfg.discriminator, D, realIn);
-        const dFake = discriminatorForward(cfg.discriminator, D, dIn(composite(fake, real, masks), masks));
+        const dReal = discriminatorForward(cfg.discriminator, D, real, masks);
+        const dFake = discriminatorForward(cfg.discriminator, D, composite(fake, real, masks), masks);
         let loss = tf.add(tf.mean(tf.softplus(dFake)), tf.mean(tf.softplus(tf.neg(dReal))));
         if (noise) {
-          const dNoisy = discriminatorForward(cfg.discriminator, D, tf.add(realIn, tf.mul(noise, cfg.r1Sigma)) as tf.Tensor4D);
+          const dNoisy = discriminatorForward(cfg.discriminator, D, tf.add(real, tf.mul(noise, cfg.r1Sigma)) as tf.Tensor4D, masks);
           const r1 = tf.div(tf.mean(tf.square(tf.sub(dNoisy, dReal))), cfg.r1Sigma ** 2);
           r1Value = r1.dataSync()[0]!;
-          loss = tf.add(loss, tf.mul(r1, cfg.r1Gamma / 2));
+          loss = tf.add(loss, tf.mul(r1, (cfg.r1Gamma * r1Every) / 2));
         }
         return loss as tf.Scalar;
       }, Object.values(D));
@@ -342,20 +378,44 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
       for (const g of Object.values(dStep.grads)) g.dispose();
       fake.dispose();
       noise?.dispose();
-      // --- G step.
+      // --- G step (and the encoder's, for the VAE-GAN).
       const zG = latent(b);
+      const eps = cfg.encoder ? latent(b) : null;
+      let recValue: number | undefined;
+      let klValue: number | undefined;
       const gStep = tf.variableGrads(() => {
-        const g = generatorForward(cfg.generator, G, zG);
-        const dFake = discriminatorForward(cfg.discriminator, D, dIn(composite(g, real, masks), masks));
+        const latentSize = cfg.generator.latentSize;
+        let z: tf.Tensor2D = zG;
+        let kl: tf.Scalar | null = null;
+        if (cfg.encoder && eps) {
+          const q = discriminatorForward(cfg.encoder, E, real, masks);
+          const mu = tf.slice(q, [0, 0], [b, latentSize]);
+          const logVar = tf.clipByValue(tf.slice(q, [0, latentSize], [b, latentSize]), -10, 4);
+          kl = tf.mul(tf.mean(tf.sub(tf.add(tf.square(mu), tf.exp(logVar)), tf.add(logVar, 1))), 0.5) as tf.Scalar;
+          z = tf.concat([zG, tf.add(mu, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps))], 0) as tf.Tensor2D;
+        }
+        const out = generatorForward(cfg.generator, G, z);
+        const g = kl ? tf.slice(out, [0, 0, 0, 0], [b, r, r, 3]) as tf.Tensor4D : out;
+        const dFake = discriminatorForward(cfg.discriminator, D, composite(g, real, masks), masks);
         let loss: tf.Tensor = tf.mean(tf.softplus(tf.neg(dFake)));
         if (cfg.coveragePrior > 0) loss = tf.add(loss, tf.mul(tf.mean(tf.mul(priorWeight, tf.abs(tf.sub(g, meanMap)))), cfg.coveragePrior));
+        if (kl) {
+          // Masked L1 over observed texels (mask weights), per channel.
+          const rec = tf.slice(out, [b, 0, 0, 0], [b, r, r, 3]);
+          const l1 = tf.div(tf.sum(tf.mul(masks, tf.abs(tf.sub(rec, real)))), tf.add(tf.mul(tf.sum(masks), 3), 1e-6));
+          recValue = l1.dataSync()[0]!;
+          klValue = kl.dataSync()[0]!;
+          loss = tf.add(loss, tf.add(tf.mul(l1, cfg.reconstruction ?? 1), tf.mul(kl, cfg.klWeight ?? 1)));
+        }
         return loss as tf.Scalar;
-      }, Object.values(G));
+      }, [...Object.values(G), ...Object.values(E)]);
       optG.apply(Object.fromEntries(Object.entries(G).map(([k, v]) => [k, gStep.grads[v.name]!])));
+      if (cfg.encoder) optE.apply(Object.fromEntries(Object.entries(E).map(([k, v]) => [k, gStep.grads[v.name]!])));
       const lossG = gStep.value.dataSync()[0]!;
       gStep.value.dispose();
       for (const g of Object.values(gStep.grads)) g.dispose();
       tf.dispose([zD, zG, real, masks]);
+      eps?.dispose();
       // --- EMA.
       tf.tidy(() => {
         for (const [k, v] of Object.entries(G)) {
@@ -371,6 +431,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
       last = {
         step, steps: cfg.steps, epoch: cursor.epoch, lossD, lossG, r1: r1Value, imagesPerSec: ips,
         etaSeconds: ((cfg.steps - step) * cfg.batchSize) / Math.max(1e-9, ips),
+        ...(recValue !== undefined ? { reconstruction: recValue, kl: klValue } : {}),
       };
       if (step % cfg.logEvery === 0 || step === cfg.steps) {
         options.onProgress?.(last);
@@ -384,9 +445,8 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     if (step === stepAtStart) genPath = await writeCheckpoint();
   } finally {
     await batches.return(undefined);
-    optG.dispose();
-    optD.dispose();
-    tf.dispose([...Object.values(G), ...Object.values(D), ...Object.values(ema), meanMap, priorWeight, fixedZ]);
+    for (const [opt] of optimisers) opt.dispose();
+    tf.dispose([...Object.values(G), ...Object.values(D), ...Object.values(E), ...Object.values(ema), meanMap, priorWeight, fixedZ]);
   }
   const result: TrainResult = { step, runDir, generatorPath: genPath };
   if (last) result.lastProgress = last;
