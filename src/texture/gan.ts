@@ -168,6 +168,31 @@ export function generatorForward(config: GeneratorConfig, params: ParamMap | Con
   });
 }
 
+/**
+ * The generator grown to `resolution` by new levels (nearest ×2 → conv3×3 → toRGB) with the given channels, one
+ * per doubling. A new level's toRGB starts at zero, so the grown generator's maps are exactly the bilinear ×2
+ * upsampling of the original's (the skip architecture's fade-in); its convolutions are drawn from `rng` and only
+ * matter once the level is trained. Returns new tensors (the originals are cloned, not taken).
+ */
+export function growGenerator(
+  config: GeneratorConfig, params: ParamMap, resolution: number, channels: number[], rng: Rng,
+): { config: GeneratorConfig; params: ParamMap } {
+  const grown: GeneratorConfig = { ...config, resolution, channels: [...config.channels, ...channels] };
+  levels(grown);
+  const out: ParamMap = {};
+  for (const s of generatorParamSpecs(grown)) {
+    const old = params[s.name];
+    if (old) {
+      out[s.name] = tf.clone(old);
+      continue;
+    }
+    const size = s.shape.reduce((a, b) => a * b, 1);
+    const isRgbWeight = s.name.endsWith('/rgb/w');
+    out[s.name] = tf.tensor(s.init === 'normal' && !isRgbWeight ? rng.normals(size) : new Float32Array(size), s.shape);
+  }
+  return { config: grown, params: out };
+}
+
 /** Forward FLOPs (multiply-adds × 2) of the convolutions and the dense layer, for sizing. */
 export function generatorFlops(config: GeneratorConfig): number {
   const res = levels(config);

@@ -174,7 +174,7 @@ export function epochOrder(n: number, seed: number, epoch: number): number[] {
 export type FillMode = 'none' | 'mean' | 'symmetric+mean';
 
 /** One item in HELD_OUT_EVERY is held out from training, chosen by a hash of its id (stable as the set grows). */
-export const HELD_OUT_EVERY = 14;
+export const HELD_OUT_EVERY = 7;
 
 /** FNV-1a, 32 bits. */
 function fnv1a(text: string): number {

@@ -7,7 +7,7 @@ import { tf, initEngine } from '../../src/engine/index.js';
 import { Rng } from '../../src/texture/random.js';
 import { avgPool2, convSame, convSameConst, dense, flipFilter, upsample2 } from '../../src/texture/ops.js';
 import {
-  decodeGeneratorWeights, encodeGeneratorWeights, generatorForward, generatorParamSpecs, initParams, loadTextureGenerator,
+  decodeGeneratorWeights, encodeGeneratorWeights, generatorForward, generatorParamSpecs, growGenerator, initParams, loadTextureGenerator,
   makeTextureGenerator, sampleTextures, TextureWeightsMissingError, type GeneratorConfig,
 } from '../../src/texture/gan.js';
 
@@ -169,4 +169,22 @@ test('dense, avgPool2 and flipFilter equal tfjs ops, gradients equal tfjs autodi
     });
   }
   await initEngine();
+});
+
+test('growGenerator: the grown maps are the original ones upsampled bilinearly ×2 per added level', async () => {
+  await initEngine();
+  const before = tf.memory().numTensors;
+  const params = initParams(generatorParamSpecs(tiny), new Rng(4), false);
+  const grown = growGenerator(tiny, params, 64, [4, 4], new Rng(5));
+  assert.equal(grown.config.resolution, 64);
+  tf.tidy(() => {
+    const z = tf.tensor2d(new Rng(6).normals(2 * tiny.latentSize), [2, tiny.latentSize]);
+    const small = generatorForward(tiny, params, z);
+    const big = generatorForward(grown.config, grown.params, z);
+    assert.deepEqual(big.shape, [2, 64, 64, 3]);
+    const expected = tf.image.resizeBilinear(tf.image.resizeBilinear(small, [32, 32], false, true), [64, 64], false, true);
+    assert.ok(tf.max(tf.abs(tf.sub(big, expected))).dataSync()[0]! < 1e-4);
+  });
+  tf.dispose([...Object.values(params), ...Object.values(grown.params)]);
+  assert.equal(tf.memory().numTensors, before);
 });

@@ -19,7 +19,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { tf } from '../../engine/index.js';
 import {
-  encodeGeneratorWeights, generatorForward, generatorParamSpecs, initParams, loadTextureGenerator,
+  encodeGeneratorWeights, generatorForward, growGenerator, generatorParamSpecs, initParams, loadTextureGenerator,
   type GeneratorConfig, type ParamMap, type ParamSpec, type TextureGenerator,
 } from '../../texture/gan.js';
 import { Rng } from '../../texture/random.js';
@@ -53,6 +53,11 @@ export interface GanTrainConfig {
   encoder?: DiscriminatorConfig;
   reconstruction?: number;
   klWeight?: number;
+  /**
+   * The generator written to texture-gan.bin: the EMA generator grown to this resolution by these extra levels'
+   * channels (`growGenerator`: maps are then the bilinear upsampling of the trained core's). Absent: as trained.
+   */
+  exportAs?: { resolution: number; channels: number[] };
   /** Which items train (default `train`: the held-out split is kept for evaluation). */
   split?: UvSplit;
   fill?: FillMode;
@@ -96,7 +101,8 @@ export const GAN_PRESETS: Record<'smoke' | 'proc64' | 'default', GanTrainConfig>
     generator: TRAINING_GENERATOR,
     discriminator: { resolution: 64, channels: [8, 16, 32, 64, 128] },
     encoder: { resolution: 64, channels: [8, 16, 32, 64, 128], outputs: 2 * TRAINING_GENERATOR.latentSize, minibatchStd: false },
-    reconstruction: 10, klWeight: 0.05,
+    reconstruction: 10, klWeight: 0.2,
+    exportAs: { resolution: 256, channels: [8, 4] },
     batchSize: 16, steps: 100_000, emaHalfLifeImages: 2000, r1Gamma: 1, r1Every: 4,
     checkpointEvery: 100, sampleEvery: 100, logEvery: 10,
   },
@@ -119,7 +125,7 @@ export interface GanProgress {
 export interface TrainOptions {
   datasetDir: string;
   runDir: string;
-  /** Continue from runDir/checkpoint (its config wins over `config`, except `steps`). */
+  /** Continue from runDir/checkpoint (its config wins over `config`, except `steps` and `exportAs`). */
   resume?: boolean;
   onProgress?: (p: GanProgress) => void;
   /** Stop (after a checkpoint) when this returns true, checked every step. */
@@ -251,7 +257,8 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     state = JSON.parse(await readFile(path.join(ckDir, 'state.json'), 'utf8')) as CheckpointState;
     const bin = await readFile(path.join(ckDir, 'tensors.bin'));
     ckData = new Float32Array(new Uint8Array(bin).slice().buffer);
-    config = { ...state.config, steps: config.steps };
+    // The checkpoint's config wins, except the length of the run and how the generator is exported.
+    config = { ...state.config, steps: config.steps, ...(config.exportAs ? { exportAs: config.exportAs } : {}) };
   }
   const cfg = config;
   if (cfg.generator.resolution !== cfg.discriminator.resolution) throw new Error('generator and discriminator resolutions differ');
@@ -330,8 +337,17 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     await rename(tmp, ckDir);
     await rm(ckDir + '.old', { recursive: true, force: true });
     const genPath = path.join(runDir, 'texture-gan.bin');
-    const info = { trainedSteps: step, images: step * cfg.batchSize, dataset: dataset.index.description ?? options.datasetDir };
-    await writeFile(genPath + '.tmp', encodeGeneratorWeights(cfg.generator, ema, info));
+    const info = {
+      trainedSteps: step, images: step * cfg.batchSize, trainedResolution: r, trainingMaps: dataset.size,
+      dataset: dataset.index.description ?? options.datasetDir,
+    };
+    if (cfg.exportAs) {
+      const grown = growGenerator(cfg.generator, ema, cfg.exportAs.resolution, cfg.exportAs.channels, new Rng(cfg.seed + 4242));
+      await writeFile(genPath + '.tmp', encodeGeneratorWeights(grown.config, grown.params, info));
+      tf.dispose(Object.values(grown.params));
+    } else {
+      await writeFile(genPath + '.tmp', encodeGeneratorWeights(cfg.generator, ema, info));
+    }
     await rename(genPath + '.tmp', genPath);
     return genPath;
   };
