@@ -31,13 +31,20 @@ export interface GeneratorConfig {
   pixelNormMaxRes: number;
 }
 
-/** Default generator: 128-d latent, 256×256 output, ~1.2 M parameters, 0.25 GFLOP forward (docs/texture-gan.md). */
+/**
+ * The shipped generator's architecture: 128-d latent, 256×256 output. Its 64² core (the first five levels) is
+ * what the default training preset trains; the 128² and 256² levels are added by `growGenerator` when the
+ * weights are exported (docs/texture-gan.md, "Architecture"). ~0.5 M parameters.
+ */
 export const DEFAULT_GENERATOR: GeneratorConfig = {
   latentSize: 128,
   resolution: 256,
-  channels: [256, 128, 64, 32, 16, 8, 4],
+  channels: [128, 64, 32, 16, 8, 8, 4],
   pixelNormMaxRes: 16,
 };
+
+/** Levels of DEFAULT_GENERATOR that are trained (4² … 64²); the rest are grown at export. */
+export const DEFAULT_TRAINED_LEVELS = 5;
 
 /** Anything that turns latents [B, D] into UV maps [B, R, R, 3] in [0, 1] (the GAN and the PCA baseline). */
 export interface TextureModel {

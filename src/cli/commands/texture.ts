@@ -19,7 +19,7 @@ import type { Command } from '../command.js';
 
 const usage = [
   'ganfit texture dataset <photos dir> -o <dir> [--limit N] [--resolution R] [--shard K/N]',
-  'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|proc64|default] [--steps N] [--checkpoint-every N] [--resume]',
+  'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|default] [--steps N] [--checkpoint-every N] [--resume]',
   'ganfit texture sample [-n N] [--seed S] [--weights <file>] -o <dir>',
 ].join(' | ');
 
@@ -57,7 +57,7 @@ async function train(argv: string[]): Promise<number> {
     out: { type: 'string', short: 'o' }, preset: { type: 'string' }, steps: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
   }, usage);
   if (positionals.length !== 1 || !values.out) throw usageError(`usage: ${usage}`);
-  const preset = choiceOption(values.preset as string | undefined, 'preset', ['smoke', 'proc64', 'default'] as const, 'default');
+  const preset = choiceOption(values.preset as string | undefined, 'preset', ['smoke', 'default'] as const, 'default');
   const config = { ...GAN_PRESETS[preset] };
   config.steps = intOption(values.steps as string | undefined, 'steps', config.steps, 1);
   config.checkpointEvery = intOption(values['checkpoint-every'] as string | undefined, 'checkpoint-every', config.checkpointEvery, 1);

@@ -26,11 +26,6 @@ export interface DiscriminatorConfig {
   minibatchStd?: boolean;
 }
 
-export const DEFAULT_DISCRIMINATOR: DiscriminatorConfig = {
-  resolution: 256,
-  channels: [8, 16, 32, 64, 128, 256, 256],
-};
-
 const IN_CHANNELS = 4;
 
 function levels(config: DiscriminatorConfig): number[] {

@@ -19,7 +19,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { tf } from '../../engine/index.js';
 import {
-  encodeGeneratorWeights, generatorForward, growGenerator, generatorParamSpecs, initParams, loadTextureGenerator,
+  DEFAULT_GENERATOR, DEFAULT_TRAINED_LEVELS, encodeGeneratorWeights, generatorForward, growGenerator, generatorParamSpecs, initParams, loadTextureGenerator,
   type GeneratorConfig, type ParamMap, type ParamSpec, type TextureGenerator,
 } from '../../texture/gan.js';
 import { Rng } from '../../texture/random.js';
@@ -54,6 +54,11 @@ export interface GanTrainConfig {
   reconstruction?: number;
   klWeight?: number;
   /**
+   * G's adversarial term ramps linearly from 0 to 1 over this many images (default 0: full from the start), so
+   * a VAE-GAN first learns the maps' structure from the reconstruction term; D trains throughout.
+   */
+  adversarialWarmupImages?: number;
+  /**
    * The generator written to texture-gan.bin: the EMA generator grown to this resolution by these extra levels'
    * channels (`growGenerator`: maps are then the bilinear upsampling of the trained core's). Absent: as trained.
    */
@@ -67,18 +72,19 @@ export interface GanTrainConfig {
   seed: number;
 }
 
-/**
- * The generator trained by the default preset: the 64² core of the shipped 256² model (docs/texture-gan.md,
- * "Architecture"); the 128² and 256² levels are added by `growGenerator` when the weights are exported.
- */
-export const TRAINING_GENERATOR: GeneratorConfig = { latentSize: 128, resolution: 64, channels: [128, 64, 32, 16, 8], pixelNormMaxRes: 16 };
+/** The generator trained by the default preset: DEFAULT_GENERATOR's 64² core. */
+export const TRAINING_GENERATOR: GeneratorConfig = {
+  ...DEFAULT_GENERATOR,
+  resolution: 4 << (DEFAULT_TRAINED_LEVELS - 1),
+  channels: DEFAULT_GENERATOR.channels.slice(0, DEFAULT_TRAINED_LEVELS),
+};
 
 const base = {
   lrG: 0.002, lrD: 0.002, beta1: 0, beta2: 0.99, r1Sigma: 0.05, coveragePrior: 1, seed: 1,
 };
 
-/** Named configurations: `smoke` (tests, seconds), `proc64` (check that it learns), `default` (256, real data). */
-export const GAN_PRESETS: Record<'smoke' | 'proc64' | 'default', GanTrainConfig> = {
+/** Named configurations: `smoke` (tests, seconds) and `default` (the shipped model's training, real data). */
+export const GAN_PRESETS: Record<'smoke' | 'default', GanTrainConfig> = {
   smoke: {
     ...base,
     generator: { latentSize: 16, resolution: 16, channels: [16, 8, 8], pixelNormMaxRes: 16 },
@@ -88,21 +94,14 @@ export const GAN_PRESETS: Record<'smoke' | 'proc64' | 'default', GanTrainConfig>
     batchSize: 4, steps: 6, emaHalfLifeImages: 20, r1Gamma: 1, r1Every: 2,
     checkpointEvery: 3, sampleEvery: 3, logEvery: 1,
   },
-  proc64: {
-    ...base,
-    generator: { latentSize: 128, resolution: 64, channels: [128, 64, 32, 16, 8], pixelNormMaxRes: 16 },
-    discriminator: { resolution: 64, channels: [8, 16, 32, 64, 128] },
-    batchSize: 8, steps: 2000, emaHalfLifeImages: 2000, r1Gamma: 1,
-    checkpointEvery: 200, sampleEvery: 200, logEvery: 20,
-  },
   default: {
     ...base,
     lrG: 0.0015, lrD: 0.0015,
     generator: TRAINING_GENERATOR,
     discriminator: { resolution: 64, channels: [8, 16, 32, 64, 128] },
     encoder: { resolution: 64, channels: [8, 16, 32, 64, 128], outputs: 2 * TRAINING_GENERATOR.latentSize, minibatchStd: false },
-    reconstruction: 10, klWeight: 0.2,
-    exportAs: { resolution: 256, channels: [8, 4] },
+    reconstruction: 10, klWeight: 0.2, adversarialWarmupImages: 6000,
+    exportAs: { resolution: DEFAULT_GENERATOR.resolution, channels: DEFAULT_GENERATOR.channels.slice(DEFAULT_TRAINED_LEVELS) },
     batchSize: 16, steps: 100_000, emaHalfLifeImages: 2000, r1Gamma: 1, r1Every: 4,
     checkpointEvery: 100, sampleEvery: 100, logEvery: 10,
   },
@@ -413,7 +412,9 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
         const out = generatorForward(cfg.generator, G, z);
         const g = kl ? tf.slice(out, [0, 0, 0, 0], [b, r, r, 3]) as tf.Tensor4D : out;
         const dFake = discriminatorForward(cfg.discriminator, D, composite(g, real, masks), masks);
-        let loss: tf.Tensor = tf.mean(tf.softplus(tf.neg(dFake)));
+        const warmup = cfg.adversarialWarmupImages ?? 0;
+        const adversarial = warmup > 0 ? Math.min(1, (step * cfg.batchSize) / warmup) : 1;
+        let loss: tf.Tensor = tf.mul(tf.mean(tf.softplus(tf.neg(dFake))), adversarial);
         if (cfg.coveragePrior > 0) loss = tf.add(loss, tf.mul(tf.mean(tf.mul(priorWeight, tf.abs(tf.sub(g, meanMap)))), cfg.coveragePrior));
         if (kl) {
           // Masked L1 over observed texels (mask weights), per channel.
