@@ -29,6 +29,11 @@ export interface GeneratorConfig {
   channels: number[];
   /** Pixel-normalise features at resolutions up to this one (cheap at low resolution, costly at high). */
   pixelNormMaxRes: number;
+  /**
+   * A learned base map `base` [1, r, r, 3] added to the RGB sum at this level (the trainer starts it at the
+   * dataset's mean map), so the layers learn departures from the mean face rather than the face itself.
+   */
+  baseResolution?: number;
 }
 
 /**
@@ -41,6 +46,7 @@ export const DEFAULT_GENERATOR: GeneratorConfig = {
   resolution: 256,
   channels: [128, 64, 32, 16, 8, 8, 4],
   pixelNormMaxRes: 16,
+  baseResolution: 64,
 };
 
 /** Levels of DEFAULT_GENERATOR that are trained (4² … 64²); the rest are grown at export. */
@@ -88,6 +94,10 @@ export function generatorParamSpecs(config: GeneratorConfig): ParamSpec[] {
     specs.push({ name: `r${r}/rgb/w`, shape: [1, 1, cout, 3], scale: 1 / Math.sqrt(cout), init: 'normal' });
     specs.push({ name: `r${r}/rgb/b`, shape: [3], scale: 1, init: 'zeros' });
   });
+  if (config.baseResolution !== undefined) {
+    if (!res.includes(config.baseResolution)) throw new Error(`generator baseResolution ${config.baseResolution} is not one of its levels`);
+    specs.push({ name: 'base', shape: [1, config.baseResolution, config.baseResolution, 3], scale: 1, init: 'zeros' });
+  }
   return specs;
 }
 
@@ -126,7 +136,7 @@ export function prepareConstParams(config: GeneratorConfig, params: ParamMap): C
     const t = params[s.name];
     if (!t) throw new Error(`generator parameter '${s.name}' missing`);
     eff[s.name] = tf.tidy(() => (s.scale === 1 ? tf.clone(t) : tf.mul(t, s.scale)));
-    if (s.shape.length === 4) flipped[s.name] = flipFilter(eff[s.name] as tf.Tensor4D);
+    if (s.name.endsWith('/w') && s.shape.length === 4) flipped[s.name] = flipFilter(eff[s.name] as tf.Tensor4D);
   }
   return { eff, flipped };
 }
@@ -170,6 +180,7 @@ export function generatorForward(config: GeneratorConfig, params: ParamMap | Con
       if (r <= config.pixelNormMaxRes) h = pixelNorm(h);
       const y = layer(h as tf.Tensor4D, `r${r}/rgb`, false);
       rgb = rgb === null ? y : tf.add(bilinearUp2(rgb), y) as tf.Tensor4D;
+      if (r === config.baseResolution) rgb = tf.add(rgb, get('base')) as tf.Tensor4D;
     }
     return rgb!;
   });

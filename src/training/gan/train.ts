@@ -80,14 +80,14 @@ export const TRAINING_GENERATOR: GeneratorConfig = {
 };
 
 const base = {
-  lrG: 0.002, lrD: 0.002, beta1: 0, beta2: 0.99, r1Sigma: 0.05, coveragePrior: 1, seed: 1,
+  lrG: 0.002, lrD: 0.002, beta1: 0.5, beta2: 0.99, r1Sigma: 0.05, coveragePrior: 1, seed: 1,
 };
 
 /** Named configurations: `smoke` (tests, seconds) and `default` (the shipped model's training, real data). */
 export const GAN_PRESETS: Record<'smoke' | 'default', GanTrainConfig> = {
   smoke: {
     ...base,
-    generator: { latentSize: 16, resolution: 16, channels: [16, 8, 8], pixelNormMaxRes: 16 },
+    generator: { latentSize: 16, resolution: 16, channels: [16, 8, 8], pixelNormMaxRes: 16, baseResolution: 16 },
     discriminator: { resolution: 16, channels: [8, 8, 16] },
     encoder: { resolution: 16, channels: [8, 8, 16], outputs: 32, minibatchStd: false },
     reconstruction: 10, klWeight: 0.05,
@@ -275,6 +275,12 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
   const G = variablesFrom(gSpecs, rng, 'G');
   const D = variablesFrom(dSpecs, rng, 'D');
   const E = cfg.encoder ? variablesFrom(discriminatorParamSpecs(cfg.encoder), rng, 'E') : {};
+  if (G.base && !state) {
+    // The base map starts at the dataset's mean map (in [−1, 1]) at its resolution.
+    const rb = cfg.generator.baseResolution!;
+    const at = rb === r ? dataset : await openUvDataset(options.datasetDir, { resolution: rb, split: cfg.split ?? 'train' });
+    tf.tidy(() => G.base!.assign(tf.sub(tf.mul(tf.tensor4d(at.mean, [1, rb, rb, 3]), 2), 1)));
+  }
   const ema: ParamMap = {};
   for (const [k, v] of Object.entries(G)) ema[k] = tf.clone(v);
   const optG = new Adam(G, cfg.lrG, cfg.beta1, cfg.beta2);
