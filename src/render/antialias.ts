@@ -75,32 +75,27 @@ const edgeFn = (ax: number, ay: number, bx: number, by: number, px: number, py: 
 /** Scratch buffers of {@link findCrossings}, reused between calls (grown as needed). */
 const scratch = { sx: new Float64Array(0), sy: new Float64Array(0), sw: new Float64Array(0), silhouette: new Uint8Array(0) };
 
+/** Facing of triangle t in one view: 1 or 2 by the sign of its screen-space signed area, 3 when degenerate or a vertex has w ≤ 0. */
+function facing(t: number, sx: Float64Array, sy: Float64Array, sw: Float64Array, tr: Uint32Array): number {
+  const i0 = tr[3 * t], i1 = tr[3 * t + 1], i2 = tr[3 * t + 2];
+  if (!(sw[i0] > 0 && sw[i1] > 0 && sw[i2] > 0)) return 3;
+  const a = (sx[i1] - sx[i0]) * (sy[i2] - sy[i0]) - (sy[i1] - sy[i0]) * (sx[i2] - sx[i0]);
+  return a > 0 ? 1 : a < 0 ? 2 : 3;
+}
+
 /**
- * Per view and triangle, which edges are silhouette edges (bit k for edge k): a mesh boundary, or an edge whose
- * neighbour faces the other way (or is degenerate / behind the camera) in this view.
+ * Which edges of triangle t are silhouette edges in this view (bit k for edge k), plus bit 3 (computed): a mesh
+ * boundary, or an edge whose neighbour faces the other way (or is degenerate / behind the camera). Computed on
+ * first use per view (only the nearer triangles of pixel pairs need it).
  */
-function silhouetteEdges(sx: Float64Array, sy: Float64Array, sw: Float64Array, tr: Uint32Array, adj: Int32Array, out: Uint8Array): void {
-  const T = tr.length / 3;
-  // Facing: sign of the screen-space signed area, 0 when degenerate or a vertex has w ≤ 0 (stored in out first).
-  for (let t = 0; t < T; t++) {
-    const i0 = tr[3 * t], i1 = tr[3 * t + 1], i2 = tr[3 * t + 2];
-    let f = 0;
-    if (sw[i0] > 0 && sw[i1] > 0 && sw[i2] > 0) {
-      const a = (sx[i1] - sx[i0]) * (sy[i2] - sy[i0]) - (sy[i1] - sy[i0]) * (sx[i2] - sx[i0]);
-      f = a > 0 ? 1 : a < 0 ? 2 : 0;
-    }
-    out[t] = f;
+function silhouetteBits(t: number, sx: Float64Array, sy: Float64Array, sw: Float64Array, tr: Uint32Array, adj: Int32Array): number {
+  const ft = facing(t, sx, sy, sw, tr);
+  let m = 8;
+  for (let k = 0; k < 3; k++) {
+    const nb = adj[3 * t + k];
+    if (nb < 0 || ft === 3 || facing(nb, sx, sy, sw, tr) !== ft) m |= 1 << k;
   }
-  // Bits 2..4: silhouette edges (facing kept in bits 0..1 while neighbours still read it).
-  for (let t = 0; t < T; t++) {
-    const ft = out[t] & 3;
-    let m = 0;
-    for (let k = 0; k < 3; k++) {
-      const nb = adj[3 * t + k];
-      if (nb < 0 || ft === 0 || (out[nb] & 3) !== ft) m |= 4 << k;
-    }
-    out[t] |= m;
-  }
+  return m;
 }
 
 /**
@@ -116,8 +111,8 @@ export function findCrossings(raster: Raster, clip: ClipData, adj: Int32Array): 
   const { sx, sy, sw, silhouette: sil } = scratch;
   for (let b = 0; b < B; b++) {
     screenOf(clip.data, clip.batched ? b * Vc * 4 : 0, Vc, W, H, sx, sy, sw);
-    silhouetteEdges(sx, sy, sw, tr, adj, sil);
-    for (let dir = 0; dir < 2; dir++) scanPairs(raster, b, dir, tr, sx, sy, sil, out);
+    sil.fill(0, 0, T);
+    for (let dir = 0; dir < 2; dir++) scanPairs(raster, b, dir, tr, adj, sx, sy, sw, sil, out);
   }
   return out;
 }
@@ -132,7 +127,7 @@ function screenOf(c: Num, cb: number, Vc: number, W: number, H: number, sx: Floa
 }
 
 /** The crossings between horizontal (dir 0) or vertical (dir 1) neighbours of view b, appended to `out`. */
-function scanPairs(raster: Raster, b: number, dir: number, tr: Uint32Array, sx: Float64Array, sy: Float64Array, sil: Uint8Array, out: Crossings): void {
+function scanPairs(raster: Raster, b: number, dir: number, tr: Uint32Array, adj: Int32Array, sx: Float64Array, sy: Float64Array, sw: Float64Array, sil: Uint8Array, out: Crossings): void {
   const { height: H, width: W, triangleId: ids, depth } = raster;
   const P = H * W, step = dir === 0 ? 1 : W, dx = 1 - dir;
   for (let y = 0; y < H - dir; y++) {
@@ -142,7 +137,9 @@ function scanPairs(raster: Raster, b: number, dir: number, tr: Uint32Array, sx: 
       if (tp === tq) continue;
       const pNear = tq < 0 || (tp >= 0 && depth[p] <= depth[q]);
       const near = pNear ? p : q, t = ids[near];
-      const mask = sil[t] >> 2;
+      let mask = sil[t];
+      if (mask === 0) mask = sil[t] = silhouetteBits(t, sx, sy, sw, tr, adj);
+      mask &= 7;
       if (mask === 0) continue;
       const nx = pNear ? x : x + dx, ny = pNear ? y : y + dir, fx = pNear ? x + dx : x, fy = pNear ? y + dir : y;
       for (let k = 0; k < 3; k++) {
