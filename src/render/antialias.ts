@@ -198,9 +198,14 @@ export function antialiasKernel(color: Num, C: number, raster: Raster, clip: Cli
 
 /** Backward kernel: gColor (zeroed or not, accumulated) and gClip (accumulated, may be null). */
 export function antialiasBackwardKernel(color: Num, C: number, raster: Raster, clip: ClipData, crossings: Crossings, dy: Num, gColor: Num, gClip: Num | null): void {
+  for (let i = 0; i < dy.length; i++) gColor[i] += dy[i];
+  crossingsBackward(color, C, raster, clip, crossings, dy, gColor, gClip);
+}
+
+/** The crossings' part of {@link antialiasBackwardKernel} (without the identity term gColor += dy). */
+export function crossingsBackward(color: Num, C: number, raster: Raster, clip: ClipData, crossings: Crossings, dy: Num, gColor: Num, gClip: Num | null): void {
   const { height: H, width: W } = raster;
   const P = H * W;
-  for (let i = 0; i < dy.length; i++) gColor[i] += dy[i];
   const tr = clip.triangles;
   for (let e = 0; e < crossings.count; e++) {
     const d = crossings.data, b = d[5 * e], near = d[5 * e + 1], far = d[5 * e + 2], t = d[5 * e + 3], k = d[5 * e + 4];

@@ -14,7 +14,7 @@ import type { Raster } from './rasterize.js';
 import { scatterBarycentricGradient, type ClipData, type Num } from './interpolate.js';
 import { textureKernel, textureBackwardKernel, autoMipLevel, type Level } from './texture.js';
 import { powKernel, DECODE, ENCODE, phongKernel, phongBackwardKernel, shKernel, shBackwardKernel } from './shade.js';
-import { findCrossings, applyCrossings, antialiasBackwardKernel, type Crossings } from './antialias.js';
+import { findCrossings, applyCrossings, crossingsBackward, type Crossings } from './antialias.js';
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
 
@@ -401,10 +401,8 @@ export function fusedBackward(s: FusedScene, raster: Raster, fw: FusedForward, d
   const N = cov.count, px = cov.pixels, C = ws.ctor;
   // Antialiasing: gradient of the composited image (reuse the dense imageOut buffer) and silhouette clip terms.
   const gImage = sub(ws.imageOut, 3 * D);
-  if (crossings) {
-    gImage.fill(0);
-    antialiasBackwardKernel(sub(ws.image, 3 * D), 3, raster, s.clip, crossings, dy, gImage, g.clip);
-  } else gImage.set(sub(dy, 3 * D));
+  gImage.set(sub(dy, 3 * D));
+  if (crossings) crossingsBackward(sub(ws.image, 3 * D), 3, raster, s.clip, crossings, dy, gImage, g.clip);
   if (g.background) backgroundGrad(gImage, ws.mask, D, P, s.bgBatched || B === 1, g.background);
   // Covered pixels: through the encode, the shading, the decode, the texture and the interpolation.
   const gEnc = sub(ws.enc, 3 * N); // the forward's encoded values are no longer needed

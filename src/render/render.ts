@@ -9,7 +9,7 @@ import { rasterize, rasterMask, type Raster } from './rasterize.js';
 import { interpolate } from './interpolate.js';
 import { sampleTexture, buildPyramid, type TextureOptions } from './texture.js';
 import { vertexNormals, srgbToLinear, linearToSrgb, shadePhong, shadeSH, type PointLight } from './shade.js';
-import { antialias as antialiasOp, edgeAdjacency, antialiasBackwardKernel } from './antialias.js';
+import { antialias as antialiasOp, edgeAdjacency, crossingsBackward } from './antialias.js';
 import { customOp } from './custom.js';
 import { vertexStage } from './vertices.js';
 import { readF32, tensorOf, scratchF32 } from './data.js';
@@ -245,7 +245,7 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
         gradFunc: (dy: tf.Tensor) => {
           const mask = Float32Array.from(raster.triangleId, (t) => (t >= 0 ? 1 : 0));
           const gClip = new Float32Array(geo.clip.length), gMask = new Float32Array(D);
-          antialiasBackwardKernel(mask, 1, raster, clipInfo, cr, f32(dy), gMask, gClip);
+          crossingsBackward(mask, 1, raster, clipInfo, cr, f32(dy), gMask, gClip); // only gClip is needed
           return geo.backward(gClip, null, null);
         },
       };
