@@ -236,22 +236,33 @@ export function phongBackwardKernel(
   gAlb: Num, gNrm: Num, gPos: Num, gLp: Num, gCol: Num, gAmb: Num, gKs: Num, N = alb.length / 3,
 ): void {
   const l0 = lp[0], l1 = lp[1], l2 = lp[2], c0 = col[0], c1 = col[1], c2 = col[2], a0 = amb[0], a1 = amb[1], a2 = amb[2];
+  // inv() and powPos() written out: V8 does not inline them into this large kernel, and a call that is not
+  // inlined boxes its double arguments and result (heap allocations per pixel).
+  const kInt = k >= 0 && k <= 256 && (k | 0) === k;
   let sLx = 0, sLy = 0, sLz = 0, sC0 = 0, sC1 = 0, sC2 = 0, sA0 = 0, sA1 = 0, sA2 = 0, sKs = 0;
   for (let i = 0; i < N; i++) {
     const o = 3 * i;
     const g0 = dy[o], g1 = dy[o + 1], g2 = dy[o + 2];
     if (g0 === 0 && g1 === 0 && g2 === 0) continue;
     const px = pos[o], py = pos[o + 1], pz = pos[o + 2];
-    const Nx = nrm[o], Ny = nrm[o + 1], Nz = nrm[o + 2], rn = inv(Nx * Nx + Ny * Ny + Nz * Nz);
+    const Nx = nrm[o], Ny = nrm[o + 1], Nz = nrm[o + 2], n2 = Nx * Nx + Ny * Ny + Nz * Nz, rn = n2 > 0 ? 1 / Math.sqrt(n2) : 0;
     const nx = Nx * rn, ny = Ny * rn, nz = Nz * rn;
-    const Lx = l0 - px, Ly = l1 - py, Lz = l2 - pz, rl = inv(Lx * Lx + Ly * Ly + Lz * Lz);
+    const Lx = l0 - px, Ly = l1 - py, Lz = l2 - pz, L2 = Lx * Lx + Ly * Ly + Lz * Lz, rl = L2 > 0 ? 1 / Math.sqrt(L2) : 0;
     const lx = Lx * rl, ly = Ly * rl, lz = Lz * rl;
-    const rv = inv(px * px + py * py + pz * pz);
+    const p2 = px * px + py * py + pz * pz, rv = p2 > 0 ? 1 / Math.sqrt(p2) : 0;
     const vx = -px * rv, vy = -py * rv, vz = -pz * rv;
-    const Hx = lx + vx, Hy = ly + vy, Hz = lz + vz, rh = inv(Hx * Hx + Hy * Hy + Hz * Hz);
+    const Hx = lx + vx, Hy = ly + vy, Hz = lz + vz, H2 = Hx * Hx + Hy * Hy + Hz * Hz, rh = H2 > 0 ? 1 / Math.sqrt(H2) : 0;
     const hx = Hx * rh, hy = Hy * rh, hz = Hz * rh;
     const d = nx * lx + ny * ly + nz * lz, s = nx * hx + ny * hy + nz * hz;
-    const dp = d > 0 ? d : 0, sp = s > 0 ? powPos(s, k) : 0;
+    const dp = d > 0 ? d : 0;
+    let sp = 0;
+    if (s > 0) {
+      // powPos(s, k) written out.
+      if (kInt) {
+        sp = 1;
+        for (let bb = s, e = k; e > 0; e >>= 1, bb *= bb) if (e & 1) sp *= bb;
+      } else sp = Math.pow(s, k);
+    }
     const al0 = alb[o], al1 = alb[o + 1], al2 = alb[o + 2];
     gAlb[o] += g0 * (a0 + c0 * dp); gAlb[o + 1] += g1 * (a1 + c1 * dp); gAlb[o + 2] += g2 * (a2 + c2 * dp);
     sA0 += g0 * al0; sA1 += g1 * al1; sA2 += g2 * al2;

@@ -87,9 +87,13 @@ export function autoMipLevel(uv: Num, B: number, H: number, W: number, th: numbe
   return out;
 }
 
-/** Bilinear sample of one level at (u, v), accumulated with `weight` into out[o..o+C). */
-function sampleLevel(L: Level, C: number, u: number, v: number, weight: number, out: Num, o: number): void {
+// The samplers take the UV array and an index rather than (u, v): V8 does not always inline them, and doubles
+// passed to a call that is not inlined are boxed (a heap allocation per pixel and argument).
+
+/** Bilinear sample of one level at (u, v) = uv[ui], uv[ui + 1], accumulated with `weight` into out[o..o+C). */
+function sampleLevel(L: Level, C: number, uv: Num, ui: number, weight: number, out: Num, o: number): void {
   const { data, h, w } = L;
+  const u = uv[ui], v = uv[ui + 1];
   const cx = u * w - 0.5, cy = (1 - v) * h - 0.5;
   const x0f = Math.floor(cx), y0f = Math.floor(cy);
   const fx = cx - x0f, fy = cy - y0f;
@@ -101,9 +105,10 @@ function sampleLevel(L: Level, C: number, u: number, v: number, weight: number, 
   for (let k = 0; k < C; k++) out[o + k] += w00 * data[i00 + k] + w01 * data[i01 + k] + w10 * data[i10 + k] + w11 * data[i11 + k];
 }
 
-/** Backward of {@link sampleLevel}: adds into gTex (level layout) and returns nothing; adds ∂/∂(u,v) into gUv[gi..gi+1]. */
-function sampleLevelBackward(L: Level, C: number, u: number, v: number, weight: number, dy: Num, o: number, gTex: Num, gUv: Num, gi: number): void {
+/** Backward of {@link sampleLevel}: adds into gTex (level layout) and ∂/∂(u,v) into gUv[ui..ui+1]. */
+function sampleLevelBackward(L: Level, C: number, uv: Num, ui: number, weight: number, dy: Num, o: number, gTex: Num, gUv: Num): void {
   const { data, h, w } = L;
+  const u = uv[ui], v = uv[ui + 1];
   const cx = u * w - 0.5, cy = (1 - v) * h - 0.5;
   const x0f = Math.floor(cx), y0f = Math.floor(cy);
   const fx = cx - x0f, fy = cy - y0f;
@@ -121,8 +126,8 @@ function sampleLevelBackward(L: Level, C: number, u: number, v: number, weight: 
     gfx += g * weight * ((1 - fy) * (t01 - t00) + fy * (t11 - t10));
     gfy += g * weight * ((1 - fx) * (t10 - t00) + fx * (t11 - t01));
   }
-  gUv[gi] += gfx * w;
-  gUv[gi + 1] -= gfy * h;
+  gUv[ui] += gfx * w;
+  gUv[ui + 1] -= gfy * h;
 }
 
 function levelsAt(level: number, n: number): [number, number, number] {
@@ -139,14 +144,13 @@ export function textureKernel(pyramid: Level[], C: number, uv: Num, levels: Floa
   out.fill(0);
   const N = uv.length / 2;
   for (let i = 0; i < N; i++) {
-    const u = uv[2 * i], v = uv[2 * i + 1];
     if (!levels) {
-      sampleLevel(pyramid[0], C, u, v, 1, out, i * C);
+      sampleLevel(pyramid[0], C, uv, 2 * i, 1, out, i * C);
       continue;
     }
     const [l0, l1, f] = levelsAt(levels[i], pyramid.length);
-    sampleLevel(pyramid[l0], C, u, v, 1 - f, out, i * C);
-    if (f > 0) sampleLevel(pyramid[l1], C, u, v, f, out, i * C);
+    sampleLevel(pyramid[l0], C, uv, 2 * i, 1 - f, out, i * C);
+    if (f > 0) sampleLevel(pyramid[l1], C, uv, 2 * i, f, out, i * C);
   }
 }
 
@@ -156,14 +160,13 @@ export function textureBackwardKernel(pyramid: Level[], C: number, uv: Num, leve
   const ctor = gTex instanceof Float64Array ? Float64Array : Float32Array;
   const grads: Num[] = pyramid.map((L, l) => (l === 0 ? gTex : new ctor(L.data.length)));
   for (let i = 0; i < N; i++) {
-    const u = uv[2 * i], v = uv[2 * i + 1];
     if (!levels) {
-      sampleLevelBackward(pyramid[0], C, u, v, 1, dy, i * C, grads[0], gUv, 2 * i);
+      sampleLevelBackward(pyramid[0], C, uv, 2 * i, 1, dy, i * C, grads[0], gUv);
       continue;
     }
     const [l0, l1, f] = levelsAt(levels[i], pyramid.length);
-    sampleLevelBackward(pyramid[l0], C, u, v, 1 - f, dy, i * C, grads[l0], gUv, 2 * i);
-    if (f > 0) sampleLevelBackward(pyramid[l1], C, u, v, f, dy, i * C, grads[l1], gUv, 2 * i);
+    sampleLevelBackward(pyramid[l0], C, uv, 2 * i, 1 - f, dy, i * C, grads[l0], gUv);
+    if (f > 0) sampleLevelBackward(pyramid[l1], C, uv, 2 * i, f, dy, i * C, grads[l1], gUv);
   }
   if (levels) foldPyramidGrad(grads, pyramid, C);
 }
