@@ -19,11 +19,18 @@ import type { Param1D, ParamScalar } from './camera.js';
 
 /**
  * Kernel: area-weighted vertex normals. pos [V,3] → out [V,3] unit normals, len [V] (length before
- * normalising). Counter-clockwise triangles give outward normals.
+ * normalising). Counter-clockwise triangles give outward normals. (Each loop is its own function: V8 optimises
+ * small single-loop functions far better, and a large one kept deoptimising on a branch of its second loop.)
  */
 export function vertexNormalsKernel(pos: Num, tris: Uint32Array, out: Num, len: Num): void {
   out.fill(0);
-  const T = tris.length / 3, V = pos.length / 3;
+  accumulateFaceNormals(pos, tris, out);
+  normalizeRows(out, len);
+}
+
+/** out[v] += the (area-weighted) normals of the triangles at vertex v. */
+function accumulateFaceNormals(pos: Num, tris: Uint32Array, out: Num): void {
+  const T = tris.length / 3;
   for (let t = 0; t < T; t++) {
     const i0 = 3 * tris[3 * t], i1 = 3 * tris[3 * t + 1], i2 = 3 * tris[3 * t + 2];
     const ax = pos[i1] - pos[i0], ay = pos[i1 + 1] - pos[i0 + 1], az = pos[i1 + 2] - pos[i0 + 2];
@@ -33,11 +40,17 @@ export function vertexNormalsKernel(pos: Num, tris: Uint32Array, out: Num, len: 
     out[i1] += nx; out[i1 + 1] += ny; out[i1 + 2] += nz;
     out[i2] += nx; out[i2 + 1] += ny; out[i2 + 2] += nz;
   }
-  for (let v = 0; v < V; v++) {
-    const l = Math.sqrt(out[3 * v] * out[3 * v] + out[3 * v + 1] * out[3 * v + 1] + out[3 * v + 2] * out[3 * v + 2]);
-    len[v] = l;
+}
+
+/** Normalise each row of v [V,3] in place (zero rows stay zero); len [V] gets the lengths. */
+function normalizeRows(v: Num, len: Num): void {
+  const V = v.length / 3;
+  for (let i = 0; i < V; i++) {
+    const x = v[3 * i], y = v[3 * i + 1], z = v[3 * i + 2];
+    const l = Math.sqrt(x * x + y * y + z * z);
+    len[i] = l;
     if (l > 0) {
-      out[3 * v] /= l; out[3 * v + 1] /= l; out[3 * v + 2] /= l;
+      v[3 * i] = x / l; v[3 * i + 1] = y / l; v[3 * i + 2] = z / l;
     }
   }
 }
@@ -46,18 +59,27 @@ let normalsScratch = new Float64Array(0);
 
 /** Backward of {@link vertexNormalsKernel}: dy [V,3] on the unit normals → gPos [V,3] (accumulated). */
 export function vertexNormalsBackwardKernel(pos: Num, tris: Uint32Array, unit: Num, len: Num, dy: Num, gPos: Num): void {
-  const V = pos.length / 3, T = tris.length / 3;
-  // ∂/∂m of m/|m| applied to g: (g − n̂(n̂·g)) / |m|.
+  const V = pos.length / 3;
   if (normalsScratch.length < 3 * V) normalsScratch = new Float64Array(3 * V);
   const gm = normalsScratch;
+  normalizeRowsBackward(unit, len, dy, gm, V);
+  faceNormalsBackward(pos, tris, gm, gPos);
+}
+
+/** ∂/∂m of m/|m| applied to g: (g − n̂(n̂·g)) / |m| per vertex (0 where |m| = 0); gm [V,3] overwritten. */
+function normalizeRowsBackward(unit: Num, len: Num, dy: Num, gm: Float64Array, V: number): void {
   for (let v = 0; v < V; v++) {
     const l = len[v];
-    if (!(l > 0)) { gm[3 * v] = gm[3 * v + 1] = gm[3 * v + 2] = 0; continue; }
     const nx = unit[3 * v], ny = unit[3 * v + 1], nz = unit[3 * v + 2];
     const gx = dy[3 * v], gy = dy[3 * v + 1], gz = dy[3 * v + 2];
-    const d = nx * gx + ny * gy + nz * gz;
-    gm[3 * v] = (gx - nx * d) / l; gm[3 * v + 1] = (gy - ny * d) / l; gm[3 * v + 2] = (gz - nz * d) / l;
+    const d = nx * gx + ny * gy + nz * gz, r = l > 0 ? 1 / l : 0;
+    gm[3 * v] = (gx - nx * d) * r; gm[3 * v + 1] = (gy - ny * d) * r; gm[3 * v + 2] = (gz - nz * d) * r;
   }
+}
+
+/** Backward of {@link accumulateFaceNormals}: gm [V,3] on the summed normals → gPos (accumulated). */
+function faceNormalsBackward(pos: Num, tris: Uint32Array, gm: Float64Array, gPos: Num): void {
+  const T = tris.length / 3;
   for (let t = 0; t < T; t++) {
     const i0 = 3 * tris[3 * t], i1 = 3 * tris[3 * t + 1], i2 = 3 * tris[3 * t + 2];
     const fx = gm[i0] + gm[i1] + gm[i2], fy = gm[i0 + 1] + gm[i1 + 1] + gm[i2 + 1], fz = gm[i0 + 2] + gm[i1 + 2] + gm[i2 + 2];
@@ -285,10 +307,20 @@ export function phongBackwardKernel(
     sLx += gLx; sLy += gLy; sLz += gLz;
     gPos[o] -= gLx + gVx; gPos[o + 1] -= gLy + gVy; gPos[o + 2] -= gLz + gVz;
   }
-  gLp[0] += sLx; gLp[1] += sLy; gLp[2] += sLz;
-  gCol[0] += sC0; gCol[1] += sC1; gCol[2] += sC2;
-  gAmb[0] += sA0; gAmb[1] += sA1; gAmb[2] += sA2;
-  gKs[0] += sKs;
+  // Added in a separate function: the first calls finish this kernel in on-stack-replaced code, so accesses after
+  // the loop would never get type feedback and each optimised version deoptimised there.
+  const sums = lightSums;
+  sums[0] = sLx; sums[1] = sLy; sums[2] = sLz; sums[3] = sC0; sums[4] = sC1; sums[5] = sC2; sums[6] = sA0; sums[7] = sA1; sums[8] = sA2; sums[9] = sKs;
+  addLightGrads(sums, gLp, gCol, gAmb, gKs);
+}
+
+const lightSums = new Float64Array(10);
+
+function addLightGrads(s: Float64Array, gLp: Num, gCol: Num, gAmb: Num, gKs: Num): void {
+  for (let k = 0; k < 3; k++) {
+    gLp[k] += s[k]; gCol[k] += s[3 + k]; gAmb[k] += s[6 + k];
+  }
+  gKs[0] += s[9];
 }
 
 /**
