@@ -64,6 +64,8 @@ function affineBackward34(x: Num, q: Num, k: number, dy: Num, gx: Num, gq: Num):
   let t0 = 0, t1 = 0, t2 = 0, t3 = 0, s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0, s20 = 0, s21 = 0, s22 = 0, s23 = 0;
   for (let v = 0, i = 0, o = 0; v < V; v++, i += 3, o += k) {
     const d0 = dy[o], d1 = dy[o + 1], d2 = dy[o + 2], d3 = four ? dy[o + 3] : 0;
+    // Most vertices get no gradient (hidden, or outside the image): skip them.
+    if (d0 === 0 && d1 === 0 && d2 === 0 && d3 === 0) continue;
     const x0 = x[i], x1 = x[i + 1], x2 = x[i + 2];
     t0 += d0; t1 += d1; t2 += d2; t3 += d3;
     s00 += x0 * d0; s01 += x0 * d1; s02 += x0 * d2; s03 += x0 * d3;
