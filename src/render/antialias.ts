@@ -73,14 +73,23 @@ function screen(clip: ClipData, cb: number, v: number, H: number, W: number): [n
 const edgeFn = (ax: number, ay: number, bx: number, by: number, px: number, py: number) => (bx - ax) * (py - ay) - (by - ay) * (px - ax);
 
 /** Scratch buffers of {@link findCrossings}, reused between calls (grown as needed). */
-const scratch = { sx: new Float64Array(0), sy: new Float64Array(0), sw: new Float64Array(0), silhouette: new Uint8Array(0) };
+const scratch = { sx: new Float64Array(0), sy: new Float64Array(0), sw: new Float64Array(0), silhouette: new Uint8Array(0), facing: new Uint8Array(0) };
 
-/** Facing of triangle t in one view: 1 or 2 by the sign of its screen-space signed area, 3 when degenerate or a vertex has w ≤ 0. */
-function facing(t: number, sx: Float64Array, sy: Float64Array, sw: Float64Array, tr: Uint32Array): number {
+/**
+ * Facing of triangle t in one view, memoised in fac (0 = not yet known): 1 or 2 by the sign of its screen-space
+ * signed area, 3 when degenerate or a vertex has w ≤ 0.
+ */
+function facing(t: number, sx: Float64Array, sy: Float64Array, sw: Float64Array, tr: Uint32Array, fac: Uint8Array): number {
+  const known = fac[t];
+  if (known !== 0) return known;
   const i0 = tr[3 * t], i1 = tr[3 * t + 1], i2 = tr[3 * t + 2];
-  if (!(sw[i0] > 0 && sw[i1] > 0 && sw[i2] > 0)) return 3;
-  const a = (sx[i1] - sx[i0]) * (sy[i2] - sy[i0]) - (sy[i1] - sy[i0]) * (sx[i2] - sx[i0]);
-  return a > 0 ? 1 : a < 0 ? 2 : 3;
+  let f = 3;
+  if (sw[i0] > 0 && sw[i1] > 0 && sw[i2] > 0) {
+    const a = (sx[i1] - sx[i0]) * (sy[i2] - sy[i0]) - (sy[i1] - sy[i0]) * (sx[i2] - sx[i0]);
+    f = a > 0 ? 1 : a < 0 ? 2 : 3;
+  }
+  fac[t] = f;
+  return f;
 }
 
 /**
@@ -88,12 +97,12 @@ function facing(t: number, sx: Float64Array, sy: Float64Array, sw: Float64Array,
  * boundary, or an edge whose neighbour faces the other way (or is degenerate / behind the camera). Computed on
  * first use per view (only the nearer triangles of pixel pairs need it).
  */
-function silhouetteBits(t: number, sx: Float64Array, sy: Float64Array, sw: Float64Array, tr: Uint32Array, adj: Int32Array): number {
-  const ft = facing(t, sx, sy, sw, tr);
+function silhouetteBits(t: number, sx: Float64Array, sy: Float64Array, sw: Float64Array, tr: Uint32Array, adj: Int32Array, fac: Uint8Array): number {
+  const ft = facing(t, sx, sy, sw, tr, fac);
   let m = 8;
   for (let k = 0; k < 3; k++) {
     const nb = adj[3 * t + k];
-    if (nb < 0 || ft === 3 || facing(nb, sx, sy, sw, tr) !== ft) m |= 1 << k;
+    if (nb < 0 || ft === 3 || facing(nb, sx, sy, sw, tr, fac) !== ft) m |= 1 << k;
   }
   return m;
 }
@@ -107,12 +116,13 @@ export function findCrossings(raster: Raster, clip: ClipData, adj: Int32Array): 
   const out: Crossings = { count: 0, data: new Int32Array(1024), frac: new Float64Array(256) };
   const tr = clip.triangles, T = tr.length / 3, Vc = clip.vertexCount;
   if (scratch.sx.length < Vc) scratch.sx = new Float64Array(Vc), scratch.sy = new Float64Array(Vc), scratch.sw = new Float64Array(Vc);
-  if (scratch.silhouette.length < T) scratch.silhouette = new Uint8Array(T);
-  const { sx, sy, sw, silhouette: sil } = scratch;
+  if (scratch.silhouette.length < T) scratch.silhouette = new Uint8Array(T), scratch.facing = new Uint8Array(T);
+  const { sx, sy, sw, silhouette: sil, facing: fac } = scratch;
   for (let b = 0; b < B; b++) {
     screenOf(clip.data, clip.batched ? b * Vc * 4 : 0, Vc, W, H, sx, sy, sw);
     sil.fill(0, 0, T);
-    for (let dir = 0; dir < 2; dir++) scanPairs(raster, b, dir, tr, adj, sx, sy, sw, sil, out);
+    fac.fill(0, 0, T);
+    for (let dir = 0; dir < 2; dir++) scanPairs(raster, b, dir, tr, adj, sx, sy, sw, sil, fac, out);
   }
   return out;
 }
@@ -127,7 +137,7 @@ function screenOf(c: Num, cb: number, Vc: number, W: number, H: number, sx: Floa
 }
 
 /** The crossings between horizontal (dir 0) or vertical (dir 1) neighbours of view b, appended to `out`. */
-function scanPairs(raster: Raster, b: number, dir: number, tr: Uint32Array, adj: Int32Array, sx: Float64Array, sy: Float64Array, sw: Float64Array, sil: Uint8Array, out: Crossings): void {
+function scanPairs(raster: Raster, b: number, dir: number, tr: Uint32Array, adj: Int32Array, sx: Float64Array, sy: Float64Array, sw: Float64Array, sil: Uint8Array, fac: Uint8Array, out: Crossings): void {
   const { height: H, width: W, triangleId: ids, depth } = raster;
   const P = H * W, step = dir === 0 ? 1 : W, dx = 1 - dir;
   for (let y = 0; y < H - dir; y++) {
@@ -138,7 +148,7 @@ function scanPairs(raster: Raster, b: number, dir: number, tr: Uint32Array, adj:
       const pNear = tq < 0 || (tp >= 0 && depth[p] <= depth[q]);
       const near = pNear ? p : q, t = ids[near];
       let mask = sil[t];
-      if (mask === 0) mask = sil[t] = silhouetteBits(t, sx, sy, sw, tr, adj);
+      if (mask === 0) mask = sil[t] = silhouetteBits(t, sx, sy, sw, tr, adj, fac);
       mask &= 7;
       if (mask === 0) continue;
       const nx = pNear ? x : x + dx, ny = pNear ? y : y + dir, fx = pNear ? x + dx : x, fy = pNear ? y + dir : y;
