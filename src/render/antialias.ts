@@ -73,7 +73,24 @@ function screen(clip: ClipData, cb: number, v: number, H: number, W: number): [n
 const edgeFn = (ax: number, ay: number, bx: number, by: number, px: number, py: number) => (bx - ax) * (py - ay) - (by - ay) * (px - ax);
 
 /** Scratch buffers of {@link findCrossings}, reused between calls (grown as needed). */
-const scratch = { sx: new Float64Array(0), sy: new Float64Array(0), sw: new Float64Array(0), silhouette: new Uint8Array(0), facing: new Uint8Array(0) };
+const scratch = {
+  sx: new Float64Array(0), sy: new Float64Array(0), sw: new Float64Array(0), silhouette: new Uint8Array(0), facing: new Uint8Array(0),
+  /** Per row: first and last covered column (lo > hi when the row is empty). */
+  lo: new Int32Array(0), hi: new Int32Array(0),
+};
+
+/** The covered span of every row of view b into scratch.lo / scratch.hi. */
+function rowSpans(ids: Int32Array, b: number, H: number, W: number): void {
+  if (scratch.lo.length < H) scratch.lo = new Int32Array(H), scratch.hi = new Int32Array(H);
+  const { lo, hi } = scratch;
+  for (let y = 0; y < H; y++) {
+    const r = b * H * W + y * W;
+    let a = 0, e = W - 1;
+    while (a < W && ids[r + a] < 0) a++;
+    while (e > a && ids[r + e] < 0) e--;
+    lo[y] = a; hi[y] = a < W ? e : -1;
+  }
+}
 
 /**
  * Facing of triangle t in one view, memoised in fac (0 = not yet known): 1 or 2 by the sign of its screen-space
@@ -122,6 +139,7 @@ export function findCrossings(raster: Raster, clip: ClipData, adj: Int32Array): 
     screenOf(clip.data, clip.batched ? b * Vc * 4 : 0, Vc, W, H, sx, sy, sw);
     sil.fill(0, 0, T);
     fac.fill(0, 0, T);
+    rowSpans(raster.triangleId, b, H, W);
     for (let dir = 0; dir < 2; dir++) scanPairs(raster, b, dir, tr, adj, sx, sy, sw, sil, fac, out);
   }
   return out;
@@ -140,8 +158,11 @@ function screenOf(c: Num, cb: number, Vc: number, W: number, H: number, sx: Floa
 function scanPairs(raster: Raster, b: number, dir: number, tr: Uint32Array, adj: Int32Array, sx: Float64Array, sy: Float64Array, sw: Float64Array, sil: Uint8Array, fac: Uint8Array, out: Crossings): void {
   const { height: H, width: W, triangleId: ids, depth } = raster;
   const P = H * W, step = dir === 0 ? 1 : W, dx = 1 - dir;
+  const { lo, hi } = scratch;
   for (let y = 0; y < H - dir; y++) {
-    for (let x = 0; x < W - dx; x++) {
+    // Only pairs with a covered pixel can cross a silhouette: scan the covered span of the row (rows y, y + 1).
+    const x0 = dir === 0 ? lo[y] - 1 : Math.min(lo[y], lo[y + 1]), x1 = dir === 0 ? hi[y] : Math.max(hi[y], hi[y + 1]);
+    for (let x = x0 < 0 ? 0 : x0, xe = x1 < W - dx ? x1 + 1 : W - dx; x < xe; x++) {
       const p = b * P + y * W + x, q = p + step;
       const tp = ids[p], tq = ids[q];
       if (tp === tq) continue;
