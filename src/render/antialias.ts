@@ -73,34 +73,55 @@ function screen(clip: ClipData, cb: number, v: number, H: number, W: number): [n
 const edgeFn = (ax: number, ay: number, bx: number, by: number, px: number, py: number) => (bx - ax) * (py - ay) - (by - ay) * (px - ax);
 
 /** Scratch buffers of {@link findCrossings}, reused between calls (grown as needed). */
-const scratch = { sx: new Float64Array(0), sy: new Float64Array(0), sw: new Float64Array(0), silhouette: new Uint8Array(0) };
+const scratch = {
+  sx: new Float64Array(0), sy: new Float64Array(0), sw: new Float64Array(0), silhouette: new Uint8Array(0), facing: new Uint8Array(0),
+  /** Per row: first and last covered column (lo > hi when the row is empty). */
+  lo: new Int32Array(0), hi: new Int32Array(0),
+};
+
+/** The covered span of every row of view b into scratch.lo / scratch.hi. */
+function rowSpans(ids: Int32Array, b: number, H: number, W: number): void {
+  if (scratch.lo.length < H) scratch.lo = new Int32Array(H), scratch.hi = new Int32Array(H);
+  const { lo, hi } = scratch;
+  for (let y = 0; y < H; y++) {
+    const r = b * H * W + y * W;
+    let a = 0, e = W - 1;
+    while (a < W && ids[r + a] < 0) a++;
+    while (e > a && ids[r + e] < 0) e--;
+    lo[y] = a; hi[y] = a < W ? e : -1;
+  }
+}
 
 /**
- * Per view and triangle, which edges are silhouette edges (bit k for edge k): a mesh boundary, or an edge whose
- * neighbour faces the other way (or is degenerate / behind the camera) in this view.
+ * Facing of triangle t in one view, memoised in fac (0 = not yet known): 1 or 2 by the sign of its screen-space
+ * signed area, 3 when degenerate or a vertex has w ≤ 0.
  */
-function silhouetteEdges(sx: Float64Array, sy: Float64Array, sw: Float64Array, tr: Uint32Array, adj: Int32Array, out: Uint8Array): void {
-  const T = tr.length / 3;
-  // Facing: sign of the screen-space signed area, 0 when degenerate or a vertex has w ≤ 0 (stored in out first).
-  for (let t = 0; t < T; t++) {
-    const i0 = tr[3 * t], i1 = tr[3 * t + 1], i2 = tr[3 * t + 2];
-    let f = 0;
-    if (sw[i0] > 0 && sw[i1] > 0 && sw[i2] > 0) {
-      const a = (sx[i1] - sx[i0]) * (sy[i2] - sy[i0]) - (sy[i1] - sy[i0]) * (sx[i2] - sx[i0]);
-      f = a > 0 ? 1 : a < 0 ? 2 : 0;
-    }
-    out[t] = f;
+function facing(t: number, sx: Float64Array, sy: Float64Array, sw: Float64Array, tr: Uint32Array, fac: Uint8Array): number {
+  const known = fac[t];
+  if (known !== 0) return known;
+  const i0 = tr[3 * t], i1 = tr[3 * t + 1], i2 = tr[3 * t + 2];
+  let f = 3;
+  if (sw[i0] > 0 && sw[i1] > 0 && sw[i2] > 0) {
+    const a = (sx[i1] - sx[i0]) * (sy[i2] - sy[i0]) - (sy[i1] - sy[i0]) * (sx[i2] - sx[i0]);
+    f = a > 0 ? 1 : a < 0 ? 2 : 3;
   }
-  // Bits 2..4: silhouette edges (facing kept in bits 0..1 while neighbours still read it).
-  for (let t = 0; t < T; t++) {
-    const ft = out[t] & 3;
-    let m = 0;
-    for (let k = 0; k < 3; k++) {
-      const nb = adj[3 * t + k];
-      if (nb < 0 || ft === 0 || (out[nb] & 3) !== ft) m |= 4 << k;
-    }
-    out[t] |= m;
+  fac[t] = f;
+  return f;
+}
+
+/**
+ * Which edges of triangle t are silhouette edges in this view (bit k for edge k), plus bit 3 (computed): a mesh
+ * boundary, or an edge whose neighbour faces the other way (or is degenerate / behind the camera). Computed on
+ * first use per view (only the nearer triangles of pixel pairs need it).
+ */
+function silhouetteBits(t: number, sx: Float64Array, sy: Float64Array, sw: Float64Array, tr: Uint32Array, adj: Int32Array, fac: Uint8Array): number {
+  const ft = facing(t, sx, sy, sw, tr, fac);
+  let m = 8;
+  for (let k = 0; k < 3; k++) {
+    const nb = adj[3 * t + k];
+    if (nb < 0 || ft === 3 || facing(nb, sx, sy, sw, tr, fac) !== ft) m |= 1 << k;
   }
+  return m;
 }
 
 /**
@@ -112,12 +133,14 @@ export function findCrossings(raster: Raster, clip: ClipData, adj: Int32Array): 
   const out: Crossings = { count: 0, data: new Int32Array(1024), frac: new Float64Array(256) };
   const tr = clip.triangles, T = tr.length / 3, Vc = clip.vertexCount;
   if (scratch.sx.length < Vc) scratch.sx = new Float64Array(Vc), scratch.sy = new Float64Array(Vc), scratch.sw = new Float64Array(Vc);
-  if (scratch.silhouette.length < T) scratch.silhouette = new Uint8Array(T);
-  const { sx, sy, sw, silhouette: sil } = scratch;
+  if (scratch.silhouette.length < T) scratch.silhouette = new Uint8Array(T), scratch.facing = new Uint8Array(T);
+  const { sx, sy, sw, silhouette: sil, facing: fac } = scratch;
   for (let b = 0; b < B; b++) {
     screenOf(clip.data, clip.batched ? b * Vc * 4 : 0, Vc, W, H, sx, sy, sw);
-    silhouetteEdges(sx, sy, sw, tr, adj, sil);
-    for (let dir = 0; dir < 2; dir++) scanPairs(raster, b, dir, tr, sx, sy, sil, out);
+    sil.fill(0, 0, T);
+    fac.fill(0, 0, T);
+    rowSpans(raster.triangleId, b, H, W);
+    for (let dir = 0; dir < 2; dir++) scanPairs(raster, b, dir, tr, adj, sx, sy, sw, sil, fac, out);
   }
   return out;
 }
@@ -132,17 +155,22 @@ function screenOf(c: Num, cb: number, Vc: number, W: number, H: number, sx: Floa
 }
 
 /** The crossings between horizontal (dir 0) or vertical (dir 1) neighbours of view b, appended to `out`. */
-function scanPairs(raster: Raster, b: number, dir: number, tr: Uint32Array, sx: Float64Array, sy: Float64Array, sil: Uint8Array, out: Crossings): void {
+function scanPairs(raster: Raster, b: number, dir: number, tr: Uint32Array, adj: Int32Array, sx: Float64Array, sy: Float64Array, sw: Float64Array, sil: Uint8Array, fac: Uint8Array, out: Crossings): void {
   const { height: H, width: W, triangleId: ids, depth } = raster;
   const P = H * W, step = dir === 0 ? 1 : W, dx = 1 - dir;
+  const { lo, hi } = scratch;
   for (let y = 0; y < H - dir; y++) {
-    for (let x = 0; x < W - dx; x++) {
+    // Only pairs with a covered pixel can cross a silhouette: scan the covered span of the row (rows y, y + 1).
+    const x0 = dir === 0 ? lo[y] - 1 : Math.min(lo[y], lo[y + 1]), x1 = dir === 0 ? hi[y] : Math.max(hi[y], hi[y + 1]);
+    for (let x = x0 < 0 ? 0 : x0, xe = x1 < W - dx ? x1 + 1 : W - dx; x < xe; x++) {
       const p = b * P + y * W + x, q = p + step;
       const tp = ids[p], tq = ids[q];
       if (tp === tq) continue;
       const pNear = tq < 0 || (tp >= 0 && depth[p] <= depth[q]);
       const near = pNear ? p : q, t = ids[near];
-      const mask = sil[t] >> 2;
+      let mask = sil[t];
+      if (mask === 0) mask = sil[t] = silhouetteBits(t, sx, sy, sw, tr, adj, fac);
+      mask &= 7;
       if (mask === 0) continue;
       const nx = pNear ? x : x + dx, ny = pNear ? y : y + dir, fx = pNear ? x + dx : x, fy = pNear ? y + dir : y;
       for (let k = 0; k < 3; k++) {
@@ -201,9 +229,14 @@ export function antialiasKernel(color: Num, C: number, raster: Raster, clip: Cli
 
 /** Backward kernel: gColor (zeroed or not, accumulated) and gClip (accumulated, may be null). */
 export function antialiasBackwardKernel(color: Num, C: number, raster: Raster, clip: ClipData, crossings: Crossings, dy: Num, gColor: Num, gClip: Num | null): void {
+  for (let i = 0; i < dy.length; i++) gColor[i] += dy[i];
+  crossingsBackward(color, C, raster, clip, crossings, dy, gColor, gClip);
+}
+
+/** The crossings' part of {@link antialiasBackwardKernel} (without the identity term gColor += dy). */
+export function crossingsBackward(color: Num, C: number, raster: Raster, clip: ClipData, crossings: Crossings, dy: Num, gColor: Num, gClip: Num | null): void {
   const { height: H, width: W } = raster;
   const P = H * W;
-  for (let i = 0; i < dy.length; i++) gColor[i] += dy[i];
   const tr = clip.triangles;
   for (let e = 0; e < crossings.count; e++) {
     const d = crossings.data, b = d[5 * e], near = d[5 * e + 1], far = d[5 * e + 2], t = d[5 * e + 3], k = d[5 * e + 4];

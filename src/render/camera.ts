@@ -159,6 +159,102 @@ export function rotationMatrix64(r: ArrayLike<number>): Float64Array {
   ]);
 }
 
+/**
+ * Backward of {@link rotationMatrix64}: gR (row-major 3×3, ∂L/∂R) → ∂L/∂r [3]. R = I + a·K + b·K² with K = skew(r),
+ * s = |r|², a = sin θ/θ, b = (1 − cos θ)/s; the s-derivatives of a and b use their series below s = 1e-4.
+ */
+export function rotationMatrixBackward64(r: ArrayLike<number>, gR: ArrayLike<number>): Float64Array {
+  const x = r[0], y = r[1], z = r[2], s = x * x + y * y + z * z, theta = Math.sqrt(s);
+  let a: number, b: number, da: number, db: number;
+  if (s < 1e-4) {
+    a = 1 - s / 6 + (s * s) / 120; b = 0.5 - s / 24 + (s * s) / 720;
+    da = -1 / 6 + s / 60 - (s * s) / 1680; db = -1 / 24 + s / 360 - (s * s) / 13440;
+  } else {
+    const c = Math.cos(theta);
+    a = Math.sin(theta) / theta; b = (1 - c) / s;
+    da = (c - a) / (2 * s); db = (a / 2 - b) / s;
+  }
+  const K = [0, -z, y, z, 0, -x, -y, x, 0];
+  const K2 = new Float64Array(9);
+  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) K2[3 * i + j] = K[3 * i] * K[j] + K[3 * i + 1] * K[3 + j] + K[3 * i + 2] * K[6 + j];
+  let ga = 0, gb = 0;
+  for (let i = 0; i < 9; i++) { ga += gR[i] * K[i]; gb += gR[i] * K2[i]; }
+  // ∂L/∂K = a·gR + b·(gR·Kᵀ + Kᵀ·gR).
+  const gK = new Float64Array(9);
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) {
+      let u = 0;
+      for (let k = 0; k < 3; k++) u += gR[3 * i + k] * K[3 * j + k] + K[3 * k + i] * gR[3 * k + j];
+      gK[3 * i + j] = a * gR[3 * i + j] + b * u;
+    }
+  }
+  const gs = ga * da + gb * db;
+  return new Float64Array([gK[7] - gK[5] + 2 * x * gs, gK[2] - gK[6] + 2 * y * gs, gK[3] - gK[1] + 2 * z * gs]);
+}
+
+/**
+ * The model → camera and model → clip maps as affine blocks, float64 (the maps of {@link modelToCamera} and
+ * {@link toClip}, which are affine in the model position X): `cam = [1, X]·camBlock` with camBlock [4,3] = [t; (F·R)ᵀ],
+ * `clip = [1, X]·clipBlock` with clipBlock [4,4] (row-major). `M` [3,4] and `o` [4] are toClip's camera → clip map.
+ */
+export function affineBlocks64(camera: Camera64, [h, w]: Resolution): { cam: Float64Array; clip: Float64Array; M: Float64Array; o: Float64Array } {
+  const R = rotationMatrix64(camera.rotation), t = camera.translation;
+  const cam = new Float64Array(12);
+  for (let c = 0; c < 3; c++) {
+    const f = c === 0 ? 1 : -1; // F = diag(1, −1, −1)
+    cam[c] = t[c];
+    for (let j = 0; j < 3; j++) cam[3 * (1 + j) + c] = f * R[3 * c + j];
+  }
+  const px = camera.principal ? camera.principal[0] : (w - 1) / 2, py = camera.principal ? camera.principal[1] : (h - 1) / 2;
+  const ndcX = (px * 2) / w + (1 / w - 1), ndcY = (py * 2) / h + (1 / h - 1);
+  const M = new Float64Array(12), o = new Float64Array(4);
+  const k = camera.kind === 'perspective' ? camera.focal : camera.scale;
+  M[0] = (k * 2) / w; M[5] = (k * 2) / h;
+  if (camera.kind === 'perspective') {
+    // x_clip = (2f/W)·X + ndc(cx)·Z, y_clip = (2f/H)·Y + ndc(cy)·Z, z_clip = Z − 2·near, w_clip = Z.
+    M[8] = ndcX; M[9] = ndcY; M[10] = 1; M[11] = 1;
+    o[2] = -2 * (camera.near ?? 1);
+  } else {
+    const near = camera.near ?? 0, far = camera.far ?? 1000;
+    M[10] = 2 / (far - near);
+    o[0] = ndcX; o[1] = ndcY; o[2] = -(2 * near) / (far - near) - 1; o[3] = 1;
+  }
+  const clip = new Float64Array(16);
+  for (let r = 0; r < 4; r++) {
+    for (let c = 0; c < 4; c++) {
+      clip[4 * r + c] = cam[3 * r] * M[c] + cam[3 * r + 1] * M[4 + c] + cam[3 * r + 2] * M[8 + c] + (r === 0 ? o[c] : 0);
+    }
+  }
+  return { cam, clip, M, o };
+}
+
+/** Camera-parameter gradients of {@link affineBlocks64}; `focal` or `scale` by the camera's kind. */
+export interface CameraGrad64 { rotation: Float64Array; translation: Float64Array; focal: number; principal: Float64Array }
+
+/** Backward of {@link affineBlocks64}: ∂L/∂camBlock [4,3] and ∂L/∂clipBlock [4,4] → the camera parameters' gradients. */
+export function affineBlocksBackward64(camera: Camera64, resolution: Resolution, gCam: ArrayLike<number>, gClip: ArrayLike<number>): CameraGrad64 {
+  const [h, w] = resolution;
+  const { cam, M } = affineBlocks64(camera, resolution);
+  // clip = camBlock·M + e₀·o ⇒ ∂camBlock += gClip·Mᵀ, ∂M = camBlockᵀ·gClip, ∂o = gClip row 0.
+  const gc = Float64Array.from({ length: 12 }, (_, i) => gCam[i]);
+  const gM = new Float64Array(12);
+  for (let r = 0; r < 4; r++) {
+    for (let j = 0; j < 3; j++) {
+      let u = 0;
+      for (let c = 0; c < 4; c++) u += gClip[4 * r + c] * M[4 * j + c];
+      gc[3 * r + j] += u;
+    }
+  }
+  for (let j = 0; j < 3; j++) for (let c = 0; c < 4; c++) for (let r = 0; r < 4; r++) gM[4 * j + c] += cam[3 * r + j] * gClip[4 * r + c];
+  const gR = new Float64Array(9);
+  for (let c = 0; c < 3; c++) for (let j = 0; j < 3; j++) gR[3 * c + j] = (c === 0 ? 1 : -1) * gc[3 * (1 + j) + c];
+  const focal = (gM[0] * 2) / w + (gM[5] * 2) / h;
+  const principal = camera.kind === 'perspective'
+    ? new Float64Array([(gM[8] * 2) / w, (gM[9] * 2) / h])
+    : new Float64Array([(gClip[0] * 2) / w, (gClip[1] * 2) / h]);
+  return { rotation: rotationMatrixBackward64(camera.rotation, gR), translation: gc.slice(0, 3), focal, principal };
+}
+
 /** Rotation matrix (row-major 3×3) → axis-angle [3], float64. */
 export function axisAngleFromRotation(m: ArrayLike<number>): Float64Array {
   const cos = Math.min(1, Math.max(-1, (m[0] + m[4] + m[8] - 1) / 2));

@@ -11,10 +11,10 @@
  * and go back to it after the backward pass (or at once when no gradient tape is recording).
  */
 import type { Raster } from './rasterize.js';
-import { scatterBarycentricGradient, type ClipData, type Num } from './interpolate.js';
+import { scatterBarycentricGradient, BARY_GRAD_ARGS, type ClipData, type Num } from './interpolate.js';
 import { textureKernel, textureBackwardKernel, autoMipLevel, type Level } from './texture.js';
 import { powKernel, DECODE, ENCODE, phongKernel, phongBackwardKernel, shKernel, shBackwardKernel } from './shade.js';
-import { findCrossings, applyCrossings, antialiasBackwardKernel, type Crossings } from './antialias.js';
+import { findCrossings, applyCrossings, crossingsBackward, type Crossings } from './antialias.js';
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
 
@@ -169,7 +169,9 @@ export function interpolateCompactBackward(cov: Coverage, raster: Raster, attrs:
     const sx = (2 * x + 1) / W - 1, sy = (2 * y + 1) / H - 1;
     const cb = clip.batched ? b * clip.vertexCount * 4 : 0;
     const o0 = cb + 4 * tr[3 * t], o1 = cb + 4 * tr[3 * t + 1], o2 = cb + 4 * tr[3 * t + 2];
-    scatterBarycentricGradient(c, gClip, o0, o1, o2, sx, sy, g0, g1, g2, w0, w1, w2);
+    const A = BARY_GRAD_ARGS;
+    A[0] = sx; A[1] = sy; A[2] = g0; A[3] = g1; A[4] = g2; A[5] = w0; A[6] = w1; A[7] = w2;
+    scatterBarycentricGradient(c, gClip, o0, o1, o2);
   }
 }
 
@@ -210,7 +212,9 @@ export function interpolateImageBackward(
     const sx = (2 * x + 1) / W - 1, sy = (2 * y + 1) / H - 1;
     const cb = clip.batched ? b * V * 4 : 0;
     const o0 = cb + 4 * tr[3 * t], o1 = cb + 4 * tr[3 * t + 1], o2 = cb + 4 * tr[3 * t + 2];
-    scatterBarycentricGradient(c, gClip, o0, o1, o2, sx, sy, g0, g1, g2, w0, w1, w2);
+    const A = BARY_GRAD_ARGS;
+    A[0] = sx; A[1] = sy; A[2] = g0; A[3] = g1; A[4] = g2; A[5] = w0; A[6] = w1; A[7] = w2;
+    scatterBarycentricGradient(c, gClip, o0, o1, o2);
   }
 }
 
@@ -401,10 +405,8 @@ export function fusedBackward(s: FusedScene, raster: Raster, fw: FusedForward, d
   const N = cov.count, px = cov.pixels, C = ws.ctor;
   // Antialiasing: gradient of the composited image (reuse the dense imageOut buffer) and silhouette clip terms.
   const gImage = sub(ws.imageOut, 3 * D);
-  if (crossings) {
-    gImage.fill(0);
-    antialiasBackwardKernel(sub(ws.image, 3 * D), 3, raster, s.clip, crossings, dy, gImage, g.clip);
-  } else gImage.set(sub(dy, 3 * D));
+  gImage.set(sub(dy, 3 * D));
+  if (crossings) crossingsBackward(sub(ws.image, 3 * D), 3, raster, s.clip, crossings, dy, gImage, g.clip);
   if (g.background) backgroundGrad(gImage, ws.mask, D, P, s.bgBatched || B === 1, g.background);
   // Covered pixels: through the encode, the shading, the decode, the texture and the interpolation.
   const gEnc = sub(ws.enc, 3 * N); // the forward's encoded values are no longer needed

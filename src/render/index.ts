@@ -6,5 +6,4 @@ export { sampleTexture, type TextureOptions } from './texture.js';
 export { vertexNormals, srgbToLinear, linearToSrgb, shadePhong, shadeSH, shBasis, type PointLight } from './shade.js';
 export { antialias, edgeAdjacency } from './antialias.js';
 export { render, renderComposed, type RenderMesh, type RenderOptions, type Rendered, type SHLight } from './render.js';
-export { affineVertices, projectVertices } from './vertices.js';
 export { collectRenderPhases } from './render.js';

@@ -16,15 +16,22 @@ import type { Raster } from './rasterize.js';
 export type Num = Float32Array | Float64Array;
 
 /**
+ * The per-pixel numbers {@link scatterBarycentricGradient} reads: [sx, sy, g0, g1, g2, w0, w1, w2]. They go through
+ * this array rather than as arguments because V8 does not inline the function into the large kernels that call it,
+ * and every double passed to a call that is not inlined is boxed (a heap allocation per pixel and argument).
+ */
+export const BARY_GRAD_ARGS = new Float64Array(8);
+
+/**
  * Scatter a pixel's gradient with respect to its perspective-correct barycentrics (g0, g1, g2 for b = w0, w1, w2)
  * into the clip-position gradient of its triangle's corners (offsets o0, o1, o2 into `c` and `gClip`), for the
- * pixel centre at NDC (sx, sy). With pᵢ = (xᵢ − sx·wᵢ, yᵢ − sy·wᵢ), c₀ = p₁×p₂, c₁ = p₂×p₀, c₂ = p₀×p₁ and
- * b = c / D (D = Σc): ∂L/∂cᵢ = (gᵢ − Σₖ gₖ bₖ) / D. Degenerate triangles (D = 0) pass nothing.
+ * pixel centre at NDC (sx, sy); the numbers come in {@link BARY_GRAD_ARGS}. With pᵢ = (xᵢ − sx·wᵢ, yᵢ − sy·wᵢ),
+ * c₀ = p₁×p₂, c₁ = p₂×p₀, c₂ = p₀×p₁ and b = c / D (D = Σc): ∂L/∂cᵢ = (gᵢ − Σₖ gₖ bₖ) / D. Degenerate triangles
+ * (D = 0) pass nothing.
  */
-export function scatterBarycentricGradient(
-  c: ArrayLike<number>, gClip: Num, o0: number, o1: number, o2: number, sx: number, sy: number,
-  g0: number, g1: number, g2: number, w0: number, w1: number, w2: number,
-): void {
+export function scatterBarycentricGradient(c: ArrayLike<number>, gClip: Num, o0: number, o1: number, o2: number): void {
+  const a = BARY_GRAD_ARGS;
+  const sx = a[0], sy = a[1], g0 = a[2], g1 = a[3], g2 = a[4], w0 = a[5], w1 = a[6], w2 = a[7];
   const p0x = c[o0] - sx * c[o0 + 3], p0y = c[o0 + 1] - sy * c[o0 + 3];
   const p1x = c[o1] - sx * c[o1 + 3], p1y = c[o1 + 1] - sy * c[o1 + 3];
   const p2x = c[o2] - sx * c[o2 + 3], p2y = c[o2 + 1] - sy * c[o2 + 3];
@@ -134,7 +141,9 @@ export function interpolateBackwardKernel(
       const sx = (2 * x + 1) / W - 1, sy = (2 * y + 1) / H - 1;
       const c = clip.data, tr = clip.triangles;
       const o0 = cb + 4 * tr[3 * t], o1 = cb + 4 * tr[3 * t + 1], o2 = cb + 4 * tr[3 * t + 2];
-      scatterBarycentricGradient(c, gClip, o0, o1, o2, sx, sy, g0, g1, g2, w0, w1, w2);
+      const A = BARY_GRAD_ARGS;
+      A[0] = sx; A[1] = sy; A[2] = g0; A[3] = g1; A[4] = g2; A[5] = w0; A[6] = w1; A[7] = w2;
+      scatterBarycentricGradient(c, gClip, o0, o1, o2);
     }
   }
 }

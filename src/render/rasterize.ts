@@ -46,11 +46,8 @@ export function readClip(clip: ClipInput, batchHint?: number): { data: Float32Ar
   return { data: clip, batch: b, batched: batchHint !== undefined, vertexCount: clip.length / (4 * b) };
 }
 
-/** Per-vertex screen data and per-triangle edge coefficients, reused between calls (grown as needed). */
-const scratch = {
-  sx: new Float64Array(0), sy: new Float64Array(0), sz: new Float64Array(0), sw: new Float64Array(0),
-  ok: new Uint8Array(0), edges: new Float64Array(0),
-};
+/** Per-vertex screen data [sx, sy, z_ndc, w] and in-range flags, reused between calls (grown as needed). */
+const scratch = { screen: new Float64Array(0), ok: new Uint8Array(0), edges: new Float64Array(9) };
 
 /**
  * Rasterise triangles given in clip space.
@@ -70,111 +67,95 @@ export function rasterize(
   const [H, W] = resolution;
   const { data: clip, batch: B, batched, vertexCount: V } = readClip(clipPositions, options.batch);
   const cull = options.cull ?? 'none';
-  const T = triangles.length / 3;
   const P = H * W;
   const triangleId = new Int32Array(B * P).fill(-1);
   const bary = new Float32Array(B * P * 2);
   const depth = new Float32Array(B * P).fill(Infinity);
-  if (scratch.sx.length < V) {
-    scratch.sx = new Float64Array(V); scratch.sy = new Float64Array(V); scratch.sz = new Float64Array(V);
-    scratch.sw = new Float64Array(V); scratch.ok = new Uint8Array(V);
+  if (scratch.ok.length < V) {
+    scratch.screen = new Float64Array(4 * V); scratch.ok = new Uint8Array(V);
   }
-  if (scratch.edges.length < 9 * T) scratch.edges = new Float64Array(9 * T);
-  const { sx, sy, sz, sw, ok, edges } = scratch;
+  const { screen, ok, edges } = scratch;
   for (let b = 0; b < B; b++) {
-    screenVertices(clip, b * V * 4, V, W, H, sx, sy, sz, sw, ok);
-    const zbuf = depth.subarray(b * P, (b + 1) * P);
-    const ids = triangleId.subarray(b * P, (b + 1) * P);
-    rasterTriangles(triangles, cull === 'back' ? 1 : cull === 'front' ? -1 : 0, W, H, sx, sy, sz, ok, edges, zbuf, ids);
-    resolveBarycentrics(triangles, W, P, b, sw, edges, ids, bary);
+    screenVertices(clip, b * V * 4, V, W, H, screen, ok);
+    rasterTriangles(triangles, cull === 'back' ? 1 : cull === 'front' ? -1 : 0, W, H, screen, ok, edges,
+      depth.subarray(b * P, (b + 1) * P), triangleId.subarray(b * P, (b + 1) * P), bary.subarray(2 * b * P, 2 * (b + 1) * P));
   }
   return { batch: B, height: H, width: W, batched, triangleId, bary, depth };
 }
 
-// The three passes are separate small functions: V8 optimises them far better than one large function.
+// The passes are separate small functions: V8 optimises them far better than one large function.
 
 /** Per-vertex screen coordinates (pixel units, centres at integers), z_ndc, w and the in-range flag of one view. */
-function screenVertices(clip: Float32Array | Float64Array, cb: number, V: number, W: number, H: number, sx: Float64Array, sy: Float64Array, sz: Float64Array, sw: Float64Array, ok: Uint8Array): void {
+function screenVertices(clip: Float32Array | Float64Array, cb: number, V: number, W: number, H: number, screen: Float64Array, ok: Uint8Array): void {
   const hw = W / 2, hh = H / 2;
   for (let v = 0; v < V; v++) {
     const x = clip[cb + 4 * v], y = clip[cb + 4 * v + 1], z = clip[cb + 4 * v + 2], w = clip[cb + 4 * v + 3];
     const zn = z / w;
     ok[v] = w > 0 && zn >= -1 && zn <= 1 && Number.isFinite(x / w) && Number.isFinite(y / w) ? 1 : 0;
-    sx[v] = (x / w + 1) * hw - 0.5;
-    sy[v] = (y / w + 1) * hh - 0.5;
-    sz[v] = zn;
-    sw[v] = w;
+    screen[4 * v] = (x / w + 1) * hw - 0.5;
+    screen[4 * v + 1] = (y / w + 1) * hh - 0.5;
+    screen[4 * v + 2] = zn;
+    screen[4 * v + 3] = w;
   }
 }
 
-/** Depth-tested coverage of one view; cull 1 = drop back faces, −1 = front faces, 0 = none. */
-function rasterTriangles(triangles: Uint32Array, cull: number, W: number, H: number, sx: Float64Array, sy: Float64Array, sz: Float64Array, ok: Uint8Array, edges: Float64Array, zbuf: Float32Array, ids: Int32Array): void {
+/**
+ * Depth-tested coverage of one view; cull 1 = drop back faces, −1 = front faces, 0 = none. A pixel that a
+ * triangle wins gets that triangle's perspective-correct barycentrics at once (edge values over w, normalised).
+ */
+function rasterTriangles(triangles: Uint32Array, cull: number, W: number, H: number, screen: Float64Array, ok: Uint8Array, edges: Float64Array, zbuf: Float32Array, ids: Int32Array, bary: Float32Array): void {
   const T = triangles.length / 3;
-    for (let t = 0; t < T; t++) {
-      const i0 = triangles[3 * t], i1 = triangles[3 * t + 1], i2 = triangles[3 * t + 2];
-      if (!ok[i0] || !ok[i1] || !ok[i2]) continue;
-      const x0 = sx[i0], y0 = sy[i0], x1 = sx[i1], y1 = sy[i1], x2 = sx[i2], y2 = sy[i2];
-      const area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0);
-      if (area === 0 || !(area === area)) continue;
-      // Counter-clockwise from outside ⇒ negative area in pixel coordinates (y down): front-facing.
-      if ((cull === 1 && area > 0) || (cull === -1 && area < 0)) continue;
-      // Pixel-centre bounding box first: most triangles of a dense mesh at low resolution cover no centre.
-      // Bounds are clamped as floats, then made int32 (integer keys keep typed-array access on the fast path).
-      let fx0 = Math.ceil(x0 < x1 ? (x0 < x2 ? x0 : x2) : x1 < x2 ? x1 : x2), fx1 = Math.floor(x0 > x1 ? (x0 > x2 ? x0 : x2) : x1 > x2 ? x1 : x2);
-      if (fx0 < 0) fx0 = 0;
-      if (fx1 > W - 1) fx1 = W - 1;
-      if (fx0 > fx1) continue;
-      let fy0 = Math.ceil(y0 < y1 ? (y0 < y2 ? y0 : y2) : y1 < y2 ? y1 : y2), fy1 = Math.floor(y0 > y1 ? (y0 > y2 ? y0 : y2) : y1 > y2 ? y1 : y2);
-      if (fy0 < 0) fy0 = 0;
-      if (fy1 > H - 1) fy1 = H - 1;
-      if (fy0 > fy1) continue;
-      const xmin = fx0 | 0, xmax = fx1 | 0, ymin = fy0 | 0, ymax = fy1 | 0;
-      const s = area > 0 ? 1 : -1;
-      const e = 9 * t;
-      setEdge(edges, e, i1, x1, y1, i2, x2, y2, s);
-      setEdge(edges, e + 3, i2, x2, y2, i0, x0, y0, s);
-      setEdge(edges, e + 6, i0, x0, y0, i1, x1, y1, s);
-      const a0 = edges[e], b0 = edges[e + 1], c0 = edges[e + 2];
-      const a1 = edges[e + 3], b1 = edges[e + 4], c1 = edges[e + 5];
-      const a2 = edges[e + 6], b2 = edges[e + 7], c2 = edges[e + 8];
-      const own0 = a0 > 0 || (a0 === 0 && b0 > 0), own1 = a1 > 0 || (a1 === 0 && b1 > 0), own2 = a2 > 0 || (a2 === 0 && b2 > 0);
-      const z0 = sz[i0], z1 = sz[i1], z2 = sz[i2];
-      for (let y = ymin; y <= ymax; y++) {
-        const r0 = b0 * y + c0, r1 = b1 * y + c1, r2 = b2 * y + c2;
-        const row = y * W;
-        for (let x = xmin; x <= xmax; x++) {
-          const e0 = a0 * x + r0;
-          if (e0 < 0 || (e0 === 0 && !own0)) continue;
-          const e1 = a1 * x + r1;
-          if (e1 < 0 || (e1 === 0 && !own1)) continue;
-          const e2 = a2 * x + r2;
-          if (e2 < 0 || (e2 === 0 && !own2)) continue;
-          const z = (e0 * z0 + e1 * z1 + e2 * z2) / (e0 + e1 + e2);
-          const p = row + x;
-          if (z < zbuf[p]) {
-            zbuf[p] = z;
-            ids[p] = t;
-          }
+  for (let t = 0; t < T; t++) {
+    const i0 = triangles[3 * t], i1 = triangles[3 * t + 1], i2 = triangles[3 * t + 2];
+    if (!ok[i0] || !ok[i1] || !ok[i2]) continue;
+    const x0 = screen[4 * i0], y0 = screen[4 * i0 + 1], x1 = screen[4 * i1], y1 = screen[4 * i1 + 1], x2 = screen[4 * i2], y2 = screen[4 * i2 + 1];
+    const area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0);
+    if (area === 0 || !(area === area)) continue;
+    // Counter-clockwise from outside ⇒ negative area in pixel coordinates (y down): front-facing.
+    if ((cull === 1 && area > 0) || (cull === -1 && area < 0)) continue;
+    // Pixel-centre bounding box first: most triangles of a dense mesh at low resolution cover no centre.
+    // Bounds are clamped as floats, then made int32 (integer keys keep typed-array access on the fast path).
+    let fx0 = Math.ceil(x0 < x1 ? (x0 < x2 ? x0 : x2) : x1 < x2 ? x1 : x2), fx1 = Math.floor(x0 > x1 ? (x0 > x2 ? x0 : x2) : x1 > x2 ? x1 : x2);
+    if (fx0 < 0) fx0 = 0;
+    if (fx1 > W - 1) fx1 = W - 1;
+    if (fx0 > fx1) continue;
+    let fy0 = Math.ceil(y0 < y1 ? (y0 < y2 ? y0 : y2) : y1 < y2 ? y1 : y2), fy1 = Math.floor(y0 > y1 ? (y0 > y2 ? y0 : y2) : y1 > y2 ? y1 : y2);
+    if (fy0 < 0) fy0 = 0;
+    if (fy1 > H - 1) fy1 = H - 1;
+    if (fy0 > fy1) continue;
+    const xmin = fx0 | 0, xmax = fx1 | 0, ymin = fy0 | 0, ymax = fy1 | 0;
+    const s = area > 0 ? 1 : -1;
+    setEdge(edges, 0, i1, x1, y1, i2, x2, y2, s);
+    setEdge(edges, 3, i2, x2, y2, i0, x0, y0, s);
+    setEdge(edges, 6, i0, x0, y0, i1, x1, y1, s);
+    const a0 = edges[0], b0 = edges[1], c0 = edges[2];
+    const a1 = edges[3], b1 = edges[4], c1 = edges[5];
+    const a2 = edges[6], b2 = edges[7], c2 = edges[8];
+    const own0 = a0 > 0 || (a0 === 0 && b0 > 0), own1 = a1 > 0 || (a1 === 0 && b1 > 0), own2 = a2 > 0 || (a2 === 0 && b2 > 0);
+    const z0 = screen[4 * i0 + 2], z1 = screen[4 * i1 + 2], z2 = screen[4 * i2 + 2];
+    const w0 = screen[4 * i0 + 3], w1 = screen[4 * i1 + 3], w2 = screen[4 * i2 + 3];
+    for (let y = ymin; y <= ymax; y++) {
+      const r0 = b0 * y + c0, r1 = b1 * y + c1, r2 = b2 * y + c2;
+      const row = y * W;
+      for (let x = xmin; x <= xmax; x++) {
+        const e0 = a0 * x + r0;
+        if (e0 < 0 || (e0 === 0 && !own0)) continue;
+        const e1 = a1 * x + r1;
+        if (e1 < 0 || (e1 === 0 && !own1)) continue;
+        const e2 = a2 * x + r2;
+        if (e2 < 0 || (e2 === 0 && !own2)) continue;
+        const z = (e0 * z0 + e1 * z1 + e2 * z2) / (e0 + e1 + e2);
+        const p = row + x;
+        if (z < zbuf[p]) {
+          zbuf[p] = z;
+          ids[p] = t;
+          const q0 = e0 / w0, q1 = e1 / w1, q2 = e2 / w2, sum = q0 + q1 + q2;
+          bary[2 * p] = q0 / sum;
+          bary[2 * p + 1] = q1 / sum;
         }
       }
     }
-}
-
-/** Perspective-correct barycentrics of the winning triangle of each pixel of view b. */
-function resolveBarycentrics(triangles: Uint32Array, W: number, P: number, b: number, sw: Float64Array, edges: Float64Array, ids: Int32Array, bary: Float32Array): void {
-    // Resolve: perspective-correct barycentrics of the winning triangle only.
-    for (let p = 0; p < P; p++) {
-      const t = ids[p];
-      if (t < 0) continue;
-      const x = p % W, y = (p - x) / W, e = 9 * t;
-      const e0 = edges[e] * x + (edges[e + 1] * y + edges[e + 2]);
-      const e1 = edges[e + 3] * x + (edges[e + 4] * y + edges[e + 5]);
-      const e2 = edges[e + 6] * x + (edges[e + 7] * y + edges[e + 8]);
-      const q0 = e0 / sw[triangles[3 * t]], q1 = e1 / sw[triangles[3 * t + 1]], q2 = e2 / sw[triangles[3 * t + 2]];
-      const sum = q0 + q1 + q2;
-      bary[2 * (b * P + p)] = q0 / sum;
-      bary[2 * (b * P + p) + 1] = q1 / sum;
-    }
+  }
 }
 
 /**

@@ -9,9 +9,9 @@ import { rasterize, rasterMask, type Raster } from './rasterize.js';
 import { interpolate } from './interpolate.js';
 import { sampleTexture, buildPyramid, type TextureOptions } from './texture.js';
 import { vertexNormals, srgbToLinear, linearToSrgb, shadePhong, shadeSH, type PointLight } from './shade.js';
-import { antialias as antialiasOp, edgeAdjacency, antialiasBackwardKernel } from './antialias.js';
+import { antialias as antialiasOp, edgeAdjacency, crossingsBackward } from './antialias.js';
 import { customOp } from './custom.js';
-import { projectVertices } from './vertices.js';
+import { vertexStage } from './vertices.js';
 import { readF32, tensorOf, scratchF32 } from './data.js';
 import type { ClipData } from './interpolate.js';
 import type { Level } from './texture.js';
@@ -125,8 +125,8 @@ function texturePyramid(t: tf.Tensor, mip: boolean): Level[] {
 
 /**
  * Optional per-phase wall-clock totals of render() (ms), for the bench's breakdown: null (default) = off.
- * Phases: project, rasterize, normals, forward (fused kernel), outputs (tensors of the aux outputs), backward
- * (fused backward kernel), gradTensors.
+ * Phases: vertices (camera maps and normals), rasterize, readInputs, forward (fused kernel), outputs (tensors of the
+ * aux outputs), backward (fused backward kernel), verticesBackward (to positions and camera), gradTensors.
  */
 export let renderPhases: Record<string, number> | null = null;
 export function collectRenderPhases(on: boolean): Record<string, number> | null {
@@ -169,21 +169,16 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
   let release: (() => void) | null = null;
   const out = tf.tidy(() => {
     phase(null);
-    const proj = cams.map((c) => projectVertices(mesh.positions, c, res));
-    const cam = batched ? tf.stack(proj.map((p) => p.cam)) : proj[0].cam;
-    const clip = batched ? tf.stack(proj.map((p) => p.clip)) : proj[0].clip;
-    const clipData = f32(clip);
-    phase('project');
-    raster = rasterize(clipData, mesh.triangles, res, { cull: options.cull ?? 'back', batch: batched ? B : undefined });
+    const geo = vertexStage(mesh.positions, mesh.normals, cams, res, mesh.triangles);
+    phase('vertices');
+    raster = rasterize(geo.clip, mesh.triangles, res, { cull: options.cull ?? 'back', batch: batched ? B : undefined });
     phase('rasterize');
-    const normals = mesh.normals
-      ? (batched ? tf.stack(cams.map((c) => modelToCamera(mesh.normals!, { ...c, translation: [0, 0, 0] }))) : modelToCamera(mesh.normals, { ...cams[0], translation: [0, 0, 0] }))
-      : vertexNormals(cam, mesh.triangles);
-    phase('normals');
     const aa = options.antialias !== false;
     const V = mesh.positions.shape[0];
-    const clipInfo: ClipData = { data: clipData, batched, vertexCount: V, triangles: mesh.triangles };
-    const inputs: tf.Tensor[] = [clip, cam, normals];
+    const clipInfo: ClipData = { data: geo.clip, batched, vertexCount: V, triangles: mesh.triangles };
+    // Inputs: the vertex stage's (positions, mesh normals, camera tensors), then albedo, light, background.
+    const G = geo.inputs.length;
+    const inputs: tf.Tensor[] = [...geo.inputs];
     if (texture) inputs.push(mesh.uvs!, texture);
     else inputs.push(mesh.colors!);
     const lightIn: tf.Tensor[] = light === null ? [] : 'sh' in light ? [light.sh] : [t1(light.position), t1(light.color), t1(light.ambient), t0(light.specular ?? 0.2)];
@@ -196,14 +191,14 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
     const image = customOp((...args: tf.Tensor[]) => {
       const ts = args.slice(0, inputs.length); // customGrad appends its `save` function
       const albedo: FusedAlbedo = texture
-        ? { kind: 'texture', uvs: f32(ts[3]), uvTriangles: mesh.uvTriangles!, pyramid: texturePyramid(ts[4], options.textureFilter === 'mip'), mip: options.textureFilter === 'mip' }
-        : { kind: 'colors', colors: f32(ts[3]) };
-      const li = texture ? 5 : 4;
+        ? { kind: 'texture', uvs: f32(ts[G]), uvTriangles: mesh.uvTriangles!, pyramid: texturePyramid(ts[G + 1], options.textureFilter === 'mip'), mip: options.textureFilter === 'mip' }
+        : { kind: 'colors', colors: f32(ts[G]) };
+      const li = G + (texture ? 2 : 1);
       let L: FusedLight = { kind: 'none' };
       if (light !== null && 'sh' in light) L = { kind: 'sh', coeffs: f32(ts[li]) };
       else if (light !== null) L = { kind: 'phong', position: f32(ts[li]), color: f32(ts[li + 1]), ambient: f32(ts[li + 2]), specular: f32(ts[li + 3]), shininess: light.shininess ?? 20 };
       scene = {
-        clip: clipInfo, cam: f32(ts[1]), normals: f32(ts[2]), albedo, light: L,
+        clip: clipInfo, cam: geo.cam, normals: geo.normals, albedo, light: L,
         background: bgT ? f32(ts[ts.length - 1]) : null, bgBatched: !!bgT && bgT.rank === 4,
         adjacency: aa ? edgeAdjacency(mesh.triangles) : null,
       };
@@ -219,8 +214,8 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
         value: tensorOf(ws.imageOut.subarray(0, 3 * D), px(3)),
         gradFunc: (dy: tf.Tensor) => {
           const g: FusedGrads = {
-            clip: gradBuffer('clip', clipData.length), cam: gradBuffer('cam', scene.cam.length), normals: gradBuffer('normals', scene.normals.length),
-            attr: gradBuffer('attr', ts[3].size), texture: texture ? gradBuffer('texture', texture.size) : null,
+            clip: gradBuffer('clip', geo.clip.length), cam: gradBuffer('cam', geo.cam.length), normals: gradBuffer('normals', geo.normals.length),
+            attr: gradBuffer('attr', ts[G].size), texture: texture ? gradBuffer('texture', texture.size) : null,
             position: null, color: null, ambient: null, specular: null, coeffs: null,
             background: bgT ? gradBuffer('background', bgT.size) : null,
           };
@@ -230,8 +225,10 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
           fusedBackward(scene, raster, fw, f32(dy), g);
           releaseWorkspace(ws);
           phase('backward');
-          const grads = [tensorOf(g.clip, ts[0].shape), tensorOf(g.cam, ts[1].shape), tensorOf(g.normals, ts[2].shape), tensorOf(g.attr, ts[3].shape)];
-          if (texture) grads.push(tensorOf(g.texture!, ts[4].shape));
+          const grads = geo.backward(g.clip, g.cam, g.normals);
+          phase('verticesBackward');
+          grads.push(tensorOf(g.attr, ts[G].shape));
+          if (texture) grads.push(tensorOf(g.texture!, ts[G + 1].shape));
           if (L.kind === 'phong') grads.push(tensorOf(g.position!, ts[li].shape), tensorOf(g.color!, ts[li + 1].shape), tensorOf(g.ambient!, ts[li + 2].shape), tensorOf(g.specular!, ts[li + 3].shape));
           if (L.kind === 'sh') grads.push(tensorOf(g.coeffs!, ts[li].shape));
           if (bgT) grads.push(tensorOf(g.background!, bgT.shape));
@@ -240,35 +237,39 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
         },
       };
     })(...inputs);
-    // Coverage (antialiased: differentiable w.r.t. the clip positions through the silhouette crossings).
-    const alpha = !crossings ? tensorOf(ws.alphaOut.subarray(0, D), px(1)) : customOp((c: tf.Tensor) => {
+    // Coverage (antialiased: differentiable w.r.t. the geometry through the silhouette crossings).
+    const alpha = !crossings ? tensorOf(ws.alphaOut.subarray(0, D), px(1)) : customOp(() => {
       const cr = crossings!;
       return {
         value: tensorOf(ws.alphaOut.subarray(0, D), px(1)),
         gradFunc: (dy: tf.Tensor) => {
           const mask = Float32Array.from(raster.triangleId, (t) => (t >= 0 ? 1 : 0));
-          const gClip = new Float32Array(clipData.length), gMask = new Float32Array(D);
-          antialiasBackwardKernel(mask, 1, raster, clipInfo, cr, f32(dy), gMask, gClip);
-          return [tf.tensor(gClip, c.shape)];
+          const gClip = new Float32Array(geo.clip.length), gMask = new Float32Array(D);
+          crossingsBackward(mask, 1, raster, clipInfo, cr, f32(dy), gMask, gClip); // only gClip is needed
+          return geo.backward(gClip, null, null);
         },
       };
-    })(clip);
-    /** An interpolated attribute as its own op (value from the fused forward; backward through coverage). */
-    const aux = (attrT: tf.Tensor, attr: Float32Array, attrBatched: boolean, C: number, tris: Uint32Array, value: Float32Array, outC: number, channel: number) =>
-      customOp((a: tf.Tensor, c: tf.Tensor) => ({
+    })(...geo.inputs);
+    /**
+     * An interpolated attribute as its own op (value from the fused forward; backward through coverage): camera
+     * positions (depth), normals, or the UVs (then mesh.uvs is an input too).
+     */
+    const aux = (which: 'cam' | 'normals' | 'uv', attr: Float32Array, attrBatched: boolean, C: number, tris: Uint32Array, value: Float32Array, outC: number, channel: number) =>
+      customOp(() => ({
         value: tensorOf(value, px(outC)),
         gradFunc: (dy: tf.Tensor) => {
           const d = f32(dy), N = cov.count, dyc = new Float32Array(N * C);
           for (let i = 0; i < N; i++) for (let k = 0; k < outC; k++) dyc[i * C + channel + k] = d[cov.pixels[i] * outC + k];
-          const gA = new Float32Array(attr.length), gC = new Float32Array(clipData.length);
+          const gA = new Float32Array(attr.length), gC = new Float32Array(geo.clip.length);
           interpolateCompactBackward(cov, raster, [{ attr, batched: attrBatched, C, tris, dy: dyc, grad: gA }], clipInfo, gC);
-          return [tf.tensor(gA, a.shape), tf.tensor(gC, c.shape)];
+          if (which === 'uv') return [...geo.backward(gC, null, null), tf.tensor(gA, mesh.uvs!.shape)];
+          return which === 'cam' ? geo.backward(gC, gA, null) : geo.backward(gC, null, gA);
         },
-      }))(attrT, clip);
-    const depth = aux(cam, scene.cam as Float32Array, batched, 3, mesh.triangles, ws.depth.subarray(0, D) as Float32Array, 1, 2);
-    const nrm = aux(normals, scene.normals as Float32Array, batched, 3, mesh.triangles, ws.nrmDense.subarray(0, 3 * D) as Float32Array, 3, 0);
+      }))(...geo.inputs, ...(which === 'uv' ? [mesh.uvs!] : []));
+    const depth = aux('cam', geo.cam, batched, 3, mesh.triangles, ws.depth.subarray(0, D) as Float32Array, 1, 2);
+    const nrm = aux('normals', geo.normals, batched, 3, mesh.triangles, ws.nrmDense.subarray(0, 3 * D) as Float32Array, 3, 0);
     const uv = texture && scene.albedo.kind === 'texture'
-      ? aux(mesh.uvs!, scene.albedo.uvs as Float32Array, false, 2, mesh.uvTriangles!, ws.uvDense.subarray(0, 2 * D) as Float32Array, 2, 0)
+      ? aux('uv', scene.albedo.uvs as Float32Array, false, 2, mesh.uvTriangles!, ws.uvDense.subarray(0, 2 * D) as Float32Array, 2, 0)
       : tf.zeros(px(2));
     phase('outputs');
     return { image, alpha, depth, uv, normals: nrm };

@@ -19,11 +19,18 @@ import type { Param1D, ParamScalar } from './camera.js';
 
 /**
  * Kernel: area-weighted vertex normals. pos [V,3] → out [V,3] unit normals, len [V] (length before
- * normalising). Counter-clockwise triangles give outward normals.
+ * normalising). Counter-clockwise triangles give outward normals. (Each loop is its own function: V8 optimises
+ * small single-loop functions far better, and a large one kept deoptimising on a branch of its second loop.)
  */
 export function vertexNormalsKernel(pos: Num, tris: Uint32Array, out: Num, len: Num): void {
   out.fill(0);
-  const T = tris.length / 3, V = pos.length / 3;
+  accumulateFaceNormals(pos, tris, out);
+  normalizeRows(out, len);
+}
+
+/** out[v] += the (area-weighted) normals of the triangles at vertex v. */
+function accumulateFaceNormals(pos: Num, tris: Uint32Array, out: Num): void {
+  const T = tris.length / 3;
   for (let t = 0; t < T; t++) {
     const i0 = 3 * tris[3 * t], i1 = 3 * tris[3 * t + 1], i2 = 3 * tris[3 * t + 2];
     const ax = pos[i1] - pos[i0], ay = pos[i1 + 1] - pos[i0 + 1], az = pos[i1 + 2] - pos[i0 + 2];
@@ -33,11 +40,17 @@ export function vertexNormalsKernel(pos: Num, tris: Uint32Array, out: Num, len: 
     out[i1] += nx; out[i1 + 1] += ny; out[i1 + 2] += nz;
     out[i2] += nx; out[i2 + 1] += ny; out[i2 + 2] += nz;
   }
-  for (let v = 0; v < V; v++) {
-    const l = Math.sqrt(out[3 * v] * out[3 * v] + out[3 * v + 1] * out[3 * v + 1] + out[3 * v + 2] * out[3 * v + 2]);
-    len[v] = l;
+}
+
+/** Normalise each row of v [V,3] in place (zero rows stay zero); len [V] gets the lengths. */
+function normalizeRows(v: Num, len: Num): void {
+  const V = v.length / 3;
+  for (let i = 0; i < V; i++) {
+    const x = v[3 * i], y = v[3 * i + 1], z = v[3 * i + 2];
+    const l = Math.sqrt(x * x + y * y + z * z);
+    len[i] = l;
     if (l > 0) {
-      out[3 * v] /= l; out[3 * v + 1] /= l; out[3 * v + 2] /= l;
+      v[3 * i] = x / l; v[3 * i + 1] = y / l; v[3 * i + 2] = z / l;
     }
   }
 }
@@ -46,18 +59,27 @@ let normalsScratch = new Float64Array(0);
 
 /** Backward of {@link vertexNormalsKernel}: dy [V,3] on the unit normals → gPos [V,3] (accumulated). */
 export function vertexNormalsBackwardKernel(pos: Num, tris: Uint32Array, unit: Num, len: Num, dy: Num, gPos: Num): void {
-  const V = pos.length / 3, T = tris.length / 3;
-  // ∂/∂m of m/|m| applied to g: (g − n̂(n̂·g)) / |m|.
+  const V = pos.length / 3;
   if (normalsScratch.length < 3 * V) normalsScratch = new Float64Array(3 * V);
   const gm = normalsScratch;
+  normalizeRowsBackward(unit, len, dy, gm, V);
+  faceNormalsBackward(pos, tris, gm, gPos);
+}
+
+/** ∂/∂m of m/|m| applied to g: (g − n̂(n̂·g)) / |m| per vertex (0 where |m| = 0); gm [V,3] overwritten. */
+function normalizeRowsBackward(unit: Num, len: Num, dy: Num, gm: Float64Array, V: number): void {
   for (let v = 0; v < V; v++) {
     const l = len[v];
-    if (!(l > 0)) { gm[3 * v] = gm[3 * v + 1] = gm[3 * v + 2] = 0; continue; }
     const nx = unit[3 * v], ny = unit[3 * v + 1], nz = unit[3 * v + 2];
     const gx = dy[3 * v], gy = dy[3 * v + 1], gz = dy[3 * v + 2];
-    const d = nx * gx + ny * gy + nz * gz;
-    gm[3 * v] = (gx - nx * d) / l; gm[3 * v + 1] = (gy - ny * d) / l; gm[3 * v + 2] = (gz - nz * d) / l;
+    const d = nx * gx + ny * gy + nz * gz, r = l > 0 ? 1 / l : 0;
+    gm[3 * v] = (gx - nx * d) * r; gm[3 * v + 1] = (gy - ny * d) * r; gm[3 * v + 2] = (gz - nz * d) * r;
   }
+}
+
+/** Backward of {@link accumulateFaceNormals}: gm [V,3] on the summed normals → gPos (accumulated). */
+function faceNormalsBackward(pos: Num, tris: Uint32Array, gm: Float64Array, gPos: Num): void {
+  const T = tris.length / 3;
   for (let t = 0; t < T; t++) {
     const i0 = 3 * tris[3 * t], i1 = 3 * tris[3 * t + 1], i2 = 3 * tris[3 * t + 2];
     const fx = gm[i0] + gm[i1] + gm[i2], fy = gm[i0 + 1] + gm[i1 + 1] + gm[i2 + 1], fz = gm[i0 + 2] + gm[i1 + 2] + gm[i2 + 2];
@@ -236,22 +258,33 @@ export function phongBackwardKernel(
   gAlb: Num, gNrm: Num, gPos: Num, gLp: Num, gCol: Num, gAmb: Num, gKs: Num, N = alb.length / 3,
 ): void {
   const l0 = lp[0], l1 = lp[1], l2 = lp[2], c0 = col[0], c1 = col[1], c2 = col[2], a0 = amb[0], a1 = amb[1], a2 = amb[2];
+  // inv() and powPos() written out: V8 does not inline them into this large kernel, and a call that is not
+  // inlined boxes its double arguments and result (heap allocations per pixel).
+  const kInt = k >= 0 && k <= 256 && (k | 0) === k;
   let sLx = 0, sLy = 0, sLz = 0, sC0 = 0, sC1 = 0, sC2 = 0, sA0 = 0, sA1 = 0, sA2 = 0, sKs = 0;
   for (let i = 0; i < N; i++) {
     const o = 3 * i;
     const g0 = dy[o], g1 = dy[o + 1], g2 = dy[o + 2];
     if (g0 === 0 && g1 === 0 && g2 === 0) continue;
     const px = pos[o], py = pos[o + 1], pz = pos[o + 2];
-    const Nx = nrm[o], Ny = nrm[o + 1], Nz = nrm[o + 2], rn = inv(Nx * Nx + Ny * Ny + Nz * Nz);
+    const Nx = nrm[o], Ny = nrm[o + 1], Nz = nrm[o + 2], n2 = Nx * Nx + Ny * Ny + Nz * Nz, rn = n2 > 0 ? 1 / Math.sqrt(n2) : 0;
     const nx = Nx * rn, ny = Ny * rn, nz = Nz * rn;
-    const Lx = l0 - px, Ly = l1 - py, Lz = l2 - pz, rl = inv(Lx * Lx + Ly * Ly + Lz * Lz);
+    const Lx = l0 - px, Ly = l1 - py, Lz = l2 - pz, L2 = Lx * Lx + Ly * Ly + Lz * Lz, rl = L2 > 0 ? 1 / Math.sqrt(L2) : 0;
     const lx = Lx * rl, ly = Ly * rl, lz = Lz * rl;
-    const rv = inv(px * px + py * py + pz * pz);
+    const p2 = px * px + py * py + pz * pz, rv = p2 > 0 ? 1 / Math.sqrt(p2) : 0;
     const vx = -px * rv, vy = -py * rv, vz = -pz * rv;
-    const Hx = lx + vx, Hy = ly + vy, Hz = lz + vz, rh = inv(Hx * Hx + Hy * Hy + Hz * Hz);
+    const Hx = lx + vx, Hy = ly + vy, Hz = lz + vz, H2 = Hx * Hx + Hy * Hy + Hz * Hz, rh = H2 > 0 ? 1 / Math.sqrt(H2) : 0;
     const hx = Hx * rh, hy = Hy * rh, hz = Hz * rh;
     const d = nx * lx + ny * ly + nz * lz, s = nx * hx + ny * hy + nz * hz;
-    const dp = d > 0 ? d : 0, sp = s > 0 ? powPos(s, k) : 0;
+    const dp = d > 0 ? d : 0;
+    let sp = 0;
+    if (s > 0) {
+      // powPos(s, k) written out.
+      if (kInt) {
+        sp = 1;
+        for (let bb = s, e = k; e > 0; e >>= 1, bb *= bb) if (e & 1) sp *= bb;
+      } else sp = Math.pow(s, k);
+    }
     const al0 = alb[o], al1 = alb[o + 1], al2 = alb[o + 2];
     gAlb[o] += g0 * (a0 + c0 * dp); gAlb[o + 1] += g1 * (a1 + c1 * dp); gAlb[o + 2] += g2 * (a2 + c2 * dp);
     sA0 += g0 * al0; sA1 += g1 * al1; sA2 += g2 * al2;
@@ -274,10 +307,20 @@ export function phongBackwardKernel(
     sLx += gLx; sLy += gLy; sLz += gLz;
     gPos[o] -= gLx + gVx; gPos[o + 1] -= gLy + gVy; gPos[o + 2] -= gLz + gVz;
   }
-  gLp[0] += sLx; gLp[1] += sLy; gLp[2] += sLz;
-  gCol[0] += sC0; gCol[1] += sC1; gCol[2] += sC2;
-  gAmb[0] += sA0; gAmb[1] += sA1; gAmb[2] += sA2;
-  gKs[0] += sKs;
+  // Added in a separate function: the first calls finish this kernel in on-stack-replaced code, so accesses after
+  // the loop would never get type feedback and each optimised version deoptimised there.
+  const sums = lightSums;
+  sums[0] = sLx; sums[1] = sLy; sums[2] = sLz; sums[3] = sC0; sums[4] = sC1; sums[5] = sC2; sums[6] = sA0; sums[7] = sA1; sums[8] = sA2; sums[9] = sKs;
+  addLightGrads(sums, gLp, gCol, gAmb, gKs);
+}
+
+const lightSums = new Float64Array(10);
+
+function addLightGrads(s: Float64Array, gLp: Num, gCol: Num, gAmb: Num, gKs: Num): void {
+  for (let k = 0; k < 3; k++) {
+    gLp[k] += s[k]; gCol[k] += s[3 + k]; gAmb[k] += s[6 + k];
+  }
+  gKs[0] += s[9];
 }
 
 /**

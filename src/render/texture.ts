@@ -87,48 +87,67 @@ export function autoMipLevel(uv: Num, B: number, H: number, W: number, th: numbe
   return out;
 }
 
-/** Bilinear sample of one level at (u, v), accumulated with `weight` into out[o..o+C). */
-function sampleLevel(L: Level, C: number, u: number, v: number, weight: number, out: Num, o: number): void {
-  const { data, h, w } = L;
-  const cx = u * w - 0.5, cy = (1 - v) * h - 0.5;
-  const x0f = Math.floor(cx), y0f = Math.floor(cy);
-  const fx = cx - x0f, fy = cy - y0f;
-  // Clamped as floats, then int32 (integer keys keep typed-array access on the fast path).
-  const x0 = (x0f < 0 ? 0 : x0f > w - 1 ? w - 1 : x0f) | 0, x1 = (x0f + 1 < 0 ? 0 : x0f + 1 > w - 1 ? w - 1 : x0f + 1) | 0;
-  const y0 = (y0f < 0 ? 0 : y0f > h - 1 ? h - 1 : y0f) | 0, y1 = (y0f + 1 < 0 ? 0 : y0f + 1 > h - 1 ? h - 1 : y0f + 1) | 0;
-  const i00 = (y0 * w + x0) * C, i01 = (y0 * w + x1) * C, i10 = (y1 * w + x0) * C, i11 = (y1 * w + x1) * C;
-  const w00 = (1 - fx) * (1 - fy) * weight, w01 = fx * (1 - fy) * weight, w10 = (1 - fx) * fy * weight, w11 = fx * fy * weight;
-  for (let k = 0; k < C; k++) out[o + k] += w00 * data[i00 + k] + w01 * data[i01 + k] + w10 * data[i10 + k] + w11 * data[i11 + k];
-}
-
-/** Backward of {@link sampleLevel}: adds into gTex (level layout) and returns nothing; adds ∂/∂(u,v) into gUv[gi..gi+1]. */
-function sampleLevelBackward(L: Level, C: number, u: number, v: number, weight: number, dy: Num, o: number, gTex: Num, gUv: Num, gi: number): void {
-  const { data, h, w } = L;
-  const cx = u * w - 0.5, cy = (1 - v) * h - 0.5;
-  const x0f = Math.floor(cx), y0f = Math.floor(cy);
-  const fx = cx - x0f, fy = cy - y0f;
-  // Clamped as floats, then int32 (integer keys keep typed-array access on the fast path).
-  const x0 = (x0f < 0 ? 0 : x0f > w - 1 ? w - 1 : x0f) | 0, x1 = (x0f + 1 < 0 ? 0 : x0f + 1 > w - 1 ? w - 1 : x0f + 1) | 0;
-  const y0 = (y0f < 0 ? 0 : y0f > h - 1 ? h - 1 : y0f) | 0, y1 = (y0f + 1 < 0 ? 0 : y0f + 1 > h - 1 ? h - 1 : y0f + 1) | 0;
-  const i00 = (y0 * w + x0) * C, i01 = (y0 * w + x1) * C, i10 = (y1 * w + x0) * C, i11 = (y1 * w + x1) * C;
-  const w00 = (1 - fx) * (1 - fy) * weight, w01 = fx * (1 - fy) * weight, w10 = (1 - fx) * fy * weight, w11 = fx * fy * weight;
-  let gfx = 0, gfy = 0;
-  for (let k = 0; k < C; k++) {
-    const g = dy[o + k];
-    if (g === 0) continue;
-    gTex[i00 + k] += w00 * g; gTex[i01 + k] += w01 * g; gTex[i10 + k] += w10 * g; gTex[i11 + k] += w11 * g;
-    const t00 = data[i00 + k], t01 = data[i01 + k], t10 = data[i10 + k], t11 = data[i11 + k];
-    gfx += g * weight * ((1 - fy) * (t01 - t00) + fy * (t11 - t10));
-    gfy += g * weight * ((1 - fx) * (t10 - t00) + fx * (t11 - t01));
+/**
+ * Bilinear samples accumulated into out: for i < N, out[i·C + k] += weight·bilinear(level, uv[i])_k with level =
+ * pyramid[lv[i]] and weight = wt[i] (lv null: level 0; wt null: 1). One loop with the sample written out: a call
+ * per pixel costs about as much as the sample itself in V8.
+ */
+function sampleLevels(pyramid: Level[], C: number, uv: Num, lv: Int32Array | null, wt: Float64Array | null, out: Num, N: number): void {
+  let L = pyramid[0];
+  for (let i = 0; i < N; i++) {
+    if (lv) L = pyramid[lv[i]];
+    const data = L.data, h = L.h, w = L.w, weight = wt ? wt[i] : 1;
+    const cx = uv[2 * i] * w - 0.5, cy = (1 - uv[2 * i + 1]) * h - 0.5;
+    const x0f = Math.floor(cx), y0f = Math.floor(cy);
+    const fx = cx - x0f, fy = cy - y0f;
+    // Clamped as floats, then int32 (integer keys keep typed-array access on the fast path).
+    const x0 = (x0f < 0 ? 0 : x0f > w - 1 ? w - 1 : x0f) | 0, x1 = (x0f + 1 < 0 ? 0 : x0f + 1 > w - 1 ? w - 1 : x0f + 1) | 0;
+    const y0 = (y0f < 0 ? 0 : y0f > h - 1 ? h - 1 : y0f) | 0, y1 = (y0f + 1 < 0 ? 0 : y0f + 1 > h - 1 ? h - 1 : y0f + 1) | 0;
+    const i00 = (y0 * w + x0) * C, i01 = (y0 * w + x1) * C, i10 = (y1 * w + x0) * C, i11 = (y1 * w + x1) * C;
+    const w00 = (1 - fx) * (1 - fy) * weight, w01 = fx * (1 - fy) * weight, w10 = (1 - fx) * fy * weight, w11 = fx * fy * weight;
+    const o = i * C;
+    for (let k = 0; k < C; k++) out[o + k] += w00 * data[i00 + k] + w01 * data[i01 + k] + w10 * data[i10 + k] + w11 * data[i11 + k];
   }
-  gUv[gi] += gfx * w;
-  gUv[gi + 1] -= gfy * h;
 }
 
-function levelsAt(level: number, n: number): [number, number, number] {
-  const l = level < 0 ? 0 : level > n - 1 ? n - 1 : level;
-  const l0 = Math.floor(l), l1 = Math.min(l0 + 1, n - 1);
-  return [l0, l1, l - l0];
+/** Backward of {@link sampleLevels}: adds into grads[level] (level layouts) and ∂/∂(u,v) into gUv [N,2]. */
+function sampleLevelsBackward(pyramid: Level[], grads: Num[], C: number, uv: Num, lv: Int32Array | null, wt: Float64Array | null, dy: Num, gUv: Num, N: number): void {
+  let L = pyramid[0], gTex = grads[0];
+  for (let i = 0; i < N; i++) {
+    if (lv) { L = pyramid[lv[i]]; gTex = grads[lv[i]]; }
+    const data = L.data, h = L.h, w = L.w, weight = wt ? wt[i] : 1;
+    const cx = uv[2 * i] * w - 0.5, cy = (1 - uv[2 * i + 1]) * h - 0.5;
+    const x0f = Math.floor(cx), y0f = Math.floor(cy);
+    const fx = cx - x0f, fy = cy - y0f;
+    const x0 = (x0f < 0 ? 0 : x0f > w - 1 ? w - 1 : x0f) | 0, x1 = (x0f + 1 < 0 ? 0 : x0f + 1 > w - 1 ? w - 1 : x0f + 1) | 0;
+    const y0 = (y0f < 0 ? 0 : y0f > h - 1 ? h - 1 : y0f) | 0, y1 = (y0f + 1 < 0 ? 0 : y0f + 1 > h - 1 ? h - 1 : y0f + 1) | 0;
+    const i00 = (y0 * w + x0) * C, i01 = (y0 * w + x1) * C, i10 = (y1 * w + x0) * C, i11 = (y1 * w + x1) * C;
+    const w00 = (1 - fx) * (1 - fy) * weight, w01 = fx * (1 - fy) * weight, w10 = (1 - fx) * fy * weight, w11 = fx * fy * weight;
+    const o = i * C;
+    let gfx = 0, gfy = 0;
+    for (let k = 0; k < C; k++) {
+      const g = dy[o + k];
+      if (g === 0) continue;
+      gTex[i00 + k] += w00 * g; gTex[i01 + k] += w01 * g; gTex[i10 + k] += w10 * g; gTex[i11 + k] += w11 * g;
+      const t00 = data[i00 + k], t01 = data[i01 + k], t10 = data[i10 + k], t11 = data[i11 + k];
+      gfx += g * weight * ((1 - fy) * (t01 - t00) + fy * (t11 - t10));
+      gfy += g * weight * ((1 - fx) * (t10 - t00) + fx * (t11 - t01));
+    }
+    gUv[2 * i] += gfx * w;
+    gUv[2 * i + 1] -= gfy * h;
+  }
+}
+
+/** Per sample i: the two pyramid levels around levels[i] (clamped) and their weights 1 − f, f. */
+function levelPairs(levels: Float32Array, n: number, N: number): { lv0: Int32Array; lv1: Int32Array; wt0: Float64Array; wt1: Float64Array } {
+  const lv0 = new Int32Array(N), lv1 = new Int32Array(N), wt0 = new Float64Array(N), wt1 = new Float64Array(N);
+  for (let i = 0; i < N; i++) {
+    const level = levels[i];
+    const l = level < 0 ? 0 : level > n - 1 ? n - 1 : level;
+    const l0 = Math.floor(l), f = l - l0;
+    lv0[i] = l0; lv1[i] = Math.min(l0 + 1, n - 1); wt0[i] = 1 - f; wt1[i] = f;
+  }
+  return { lv0, lv1, wt0, wt1 };
 }
 
 /**
@@ -138,34 +157,22 @@ function levelsAt(level: number, n: number): [number, number, number] {
 export function textureKernel(pyramid: Level[], C: number, uv: Num, levels: Float32Array | null, out: Num): void {
   out.fill(0);
   const N = uv.length / 2;
-  for (let i = 0; i < N; i++) {
-    const u = uv[2 * i], v = uv[2 * i + 1];
-    if (!levels) {
-      sampleLevel(pyramid[0], C, u, v, 1, out, i * C);
-      continue;
-    }
-    const [l0, l1, f] = levelsAt(levels[i], pyramid.length);
-    sampleLevel(pyramid[l0], C, u, v, 1 - f, out, i * C);
-    if (f > 0) sampleLevel(pyramid[l1], C, u, v, f, out, i * C);
-  }
+  if (!levels) return sampleLevels(pyramid, C, uv, null, null, out, N);
+  const { lv0, lv1, wt0, wt1 } = levelPairs(levels, pyramid.length, N);
+  sampleLevels(pyramid, C, uv, lv0, wt0, out, N);
+  sampleLevels(pyramid, C, uv, lv1, wt1, out, N);
 }
 
 /** Backward kernel: gTex [h,w,C] and gUv [N,2] are accumulated into (zero them first). */
 export function textureBackwardKernel(pyramid: Level[], C: number, uv: Num, levels: Float32Array | null, dy: Num, gTex: Num, gUv: Num): void {
   const N = uv.length / 2;
+  if (!levels) return sampleLevelsBackward(pyramid, [gTex], C, uv, null, null, dy, gUv, N);
   const ctor = gTex instanceof Float64Array ? Float64Array : Float32Array;
   const grads: Num[] = pyramid.map((L, l) => (l === 0 ? gTex : new ctor(L.data.length)));
-  for (let i = 0; i < N; i++) {
-    const u = uv[2 * i], v = uv[2 * i + 1];
-    if (!levels) {
-      sampleLevelBackward(pyramid[0], C, u, v, 1, dy, i * C, grads[0], gUv, 2 * i);
-      continue;
-    }
-    const [l0, l1, f] = levelsAt(levels[i], pyramid.length);
-    sampleLevelBackward(pyramid[l0], C, u, v, 1 - f, dy, i * C, grads[l0], gUv, 2 * i);
-    if (f > 0) sampleLevelBackward(pyramid[l1], C, u, v, f, dy, i * C, grads[l1], gUv, 2 * i);
-  }
-  if (levels) foldPyramidGrad(grads, pyramid, C);
+  const { lv0, lv1, wt0, wt1 } = levelPairs(levels, pyramid.length, N);
+  sampleLevelsBackward(pyramid, grads, C, uv, lv0, wt0, dy, gUv, N);
+  sampleLevelsBackward(pyramid, grads, C, uv, lv1, wt1, dy, gUv, N);
+  foldPyramidGrad(grads, pyramid, C);
 }
 
 /**

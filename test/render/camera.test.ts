@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { tf, initEngine } from '../../src/engine/index.js';
 import {
   modelToCamera, modelToCamera64, projectToPixels, projectToPixels64, toClip, rotationMatrix, rotationMatrix64,
-  rotationFromPose, poseFromRotation, axisAngleFromRotation, type Camera64,
+  rotationFromPose, poseFromRotation, axisAngleFromRotation, affineBlocks64, affineBlocksBackward64, rotationMatrixBackward64, type Camera64,
 } from '../../src/render/camera.js';
-import { checkGradient, rng, randomArray } from './helpers.js';
+import { checkGradient, dot, rng, randomArray } from './helpers.js';
 
 const RES = [120, 160] as const; // H, W
 
@@ -97,4 +97,47 @@ test('camera gradients (tf autodiff, cpu) match float64 finite differences of th
   const an = grads.flatMap((g) => Array.from(g.dataSync()));
   // float32 autodiff against float64 differences: relative 2e-3 covers float32 rounding of values ~300.
   checkGradient(f64, x, an, { h: 1e-5, rtol: 2e-3, atol: 2e-3, label: 'camera' });
+});
+
+test('affine camera blocks: equal toClip(modelToCamera) on points; float64 gradient check of their backward w.r.t. every camera parameter', async () => {
+  await initEngine({ backend: 'cpu' });
+  const r = rng(21);
+  const pts = randomArray(30, r, -8, 8);
+  const cams: Camera64[] = [
+    { kind: 'perspective', rotation: [0.3, -0.2, 0.1], translation: [1, -2, 50], focal: 240, principal: [70, 65], near: 2 },
+    { kind: 'perspective', rotation: [0, 0, 0], translation: [0, 0, 40], focal: 200 },
+    { kind: 'perspective', rotation: [2e-4, -1e-3, 5e-4], translation: [0, 1, 40], focal: 200 },
+    { kind: 'orthographic', rotation: [-0.1, 0.5, 0.2], translation: [1, 2, 50], scale: 6, principal: [80, 50], near: 10, far: 200 },
+  ];
+  for (const cam of cams) {
+    const { cam: qc, clip: qk } = affineBlocks64(cam, RES);
+    const camT = modelToCamera(tf.tensor2d(Float32Array.from(pts), [10, 3]), cam);
+    const ref = [camT.dataSync(), toClip(camT, cam, RES).dataSync()];
+    [[qc, 3], [qk, 4]].forEach(([q, k], m) => {
+      for (let i = 0; i < 10; i++) {
+        for (let c = 0; c < (k as number); c++) {
+          const K = k as number, Q = q as Float64Array;
+          const v = Q[c] + pts[3 * i] * Q[K + c] + pts[3 * i + 1] * Q[2 * K + c] + pts[3 * i + 2] * Q[3 * K + c];
+          assert.ok(Math.abs(v - ref[m][i * K + c]) < 2e-4 * Math.max(1, Math.abs(v)), `${cam.kind} block ${m} point ${i}.${c}: ${v} vs ${ref[m][i * K + c]}`);
+        }
+      }
+    });
+    // Backward: L = <wc, camBlock> + <wk, clipBlock> as a function of (rotation, translation, focal|scale, principal).
+    const wc = randomArray(12, r), wk = randomArray(16, r);
+    const scaleOf = (c: Camera64) => (c.kind === 'perspective' ? c.focal : c.scale);
+    const pp = cam.principal ?? [(RES[1] - 1) / 2, (RES[0] - 1) / 2];
+    const x = new Float64Array([...Array.from(cam.rotation), ...Array.from(cam.translation), scaleOf(cam), ...Array.from(pp)]);
+    const loss = (v: Float64Array) => {
+      const c = { ...cam, rotation: v.slice(0, 3), translation: v.slice(3, 6), principal: v.slice(7, 9), ...(cam.kind === 'perspective' ? { focal: v[6] } : { scale: v[6] }) } as Camera64;
+      const b = affineBlocks64(c, RES);
+      return dot(wc, b.cam) + dot(wk, b.clip);
+    };
+    const g = affineBlocksBackward64(cam, RES, wc, wk);
+    checkGradient(loss, x, [...g.rotation, ...g.translation, g.focal, ...g.principal], { rtol: 1e-6, atol: 1e-8, label: `${cam.kind} blocks` });
+  }
+  // Rodrigues backward on its own, across the series switch (|r|² = 1e-4) and at larger angles.
+  for (const rot of [[0.3, -1.2, 2.1], [0.006, -0.007, 0.004], [0.0071, 0.0071, 0], [0, 0, 0]]) {
+    const gR = randomArray(9, r);
+    checkGradient((v) => dot(gR, rotationMatrix64(v)), Float64Array.from(rot), rotationMatrixBackward64(rot, gR), { rtol: 1e-6, atol: 1e-8, label: `rodrigues ${rot}` });
+  }
 });

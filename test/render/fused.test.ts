@@ -11,8 +11,8 @@ import { rasterize } from '../../src/render/rasterize.js';
 import { Workspace, fusedForward, fusedBackward, type FusedScene, type FusedGrads, type FusedLight, type FusedAlbedo } from '../../src/render/fused.js';
 import { edgeAdjacency } from '../../src/render/antialias.js';
 import { buildPyramid } from '../../src/render/texture.js';
-import { shKernel, shBackwardKernel } from '../../src/render/shade.js';
-import { affineKernel, affineBackwardKernel, projectVertices } from '../../src/render/vertices.js';
+import { shKernel, shBackwardKernel, vertexNormals } from '../../src/render/shade.js';
+import { affineKernel, affineBackwardKernel, vertexStage } from '../../src/render/vertices.js';
 import { render, renderComposed, modelToCamera, toClip, modelToCamera64, type Camera64, type PerspectiveCamera, type Camera } from '../../src/render/index.js';
 import { sphere, checkerTexture } from './fixtures.js';
 import { checkGradient, dot, rng, randomArray } from './helpers.js';
@@ -180,7 +180,7 @@ test('SH kernel: float64 gradient check w.r.t. albedo, normals and coefficients'
   checkGradient((c) => f(alb, nrm, c), coeffs.slice(), gC, { label: 'sh d/dcoeffs' });
 });
 
-test('camera maps: affine kernel float64 gradient check; projectVertices equals toClip(modelToCamera) with the same gradients', async () => {
+test('vertex stage: affine kernel float64 gradient check; camera / clip positions and normals equal toClip(modelToCamera) and vertexNormals, with the same gradients', async () => {
   const r = rng(13), V = 9;
   for (const k of [3, 4, 5]) {
     const x = randomArray(3 * V, r), q = randomArray(4 * k, r), dy = randomArray(V * k, r);
@@ -195,24 +195,50 @@ test('camera maps: affine kernel float64 gradient check; projectVertices equals 
     checkGradient((qq) => f(x, qq), q.slice(), gq, { label: `affine k=${k} d/dq` });
   }
   await initEngine();
-  const pos = tf.tensor2d(sphere(5, 7, [6, 7, 6], 2).positions, [30, 3]);
-  const cams: Camera[] = [
-    { kind: 'perspective', rotation: [0.2, -0.4, 0.1], translation: [1, -2, 50], focal: 80, principal: [30, 20] },
-    { kind: 'orthographic', rotation: [0.1, 0.3, 0], translation: [0, 0, 60], scale: 3 },
-  ];
-  for (const cam of cams) {
-    const wC = tf.randomUniform([30, 3], -1, 1, 'float32', 7), wK = tf.randomUniform([30, 4], -1, 1, 'float32', 8);
-    const run = (fast: boolean) => tf.tidy(() => {
-      const g = tf.grads((p: tf.Tensor, rot: tf.Tensor, tr: tf.Tensor, s: tf.Tensor) => {
-        const c = { ...cam, rotation: rot as tf.Tensor1D, translation: tr as tf.Tensor1D, ...(cam.kind === 'perspective' ? { focal: s as tf.Scalar } : { scale: s as tf.Scalar }) } as Camera;
-        const { cam: cc, clip } = fast ? projectVertices(p as tf.Tensor2D, c, [40, 60]) : (() => { const m = modelToCamera(p as tf.Tensor2D, c); return { cam: m, clip: toClip(m, c, [40, 60]) }; })();
-        return tf.add(tf.sum(tf.mul(cc, wC)), tf.sum(tf.mul(clip, wK)));
-      })([pos, tf.tensor1d(Array.from(cam.rotation as number[])), tf.tensor1d(Array.from(cam.translation as number[])), tf.scalar(cam.kind === 'perspective' ? (cam.focal as number) : (cam.scale as number))]);
-      const { cam: cc, clip } = fast ? projectVertices(pos, cam, [40, 60]) : (() => { const m = modelToCamera(pos, cam); return { cam: m, clip: toClip(m, cam, [40, 60]) }; })();
-      return [cc.dataSync().slice(), clip.dataSync().slice(), ...g.map((t) => t.dataSync().slice())];
-    });
-    const a = run(true), b = run(false);
-    a.forEach((v, i) => close(`${cam.kind} projectVertices #${i}`, v, b[i], 2e-5));
-    tf.dispose([wC, wK]);
+  const m = sphere(5, 7, [6, 7, 6], 2), nV = m.positions.length / 3;
+  const pos = tf.tensor2d(m.positions, [nV, 3]);
+  const meshNormals = tf.tensor2d(Float32Array.from(randomArray(3 * nV, r)), [nV, 3]);
+  const res = [40, 60] as const;
+  const kinds = ['perspective', 'orthographic'] as const;
+  for (const kind of kinds) {
+    for (const given of [false, true]) {
+      for (const batch of [false, true]) {
+        const B = batch ? 2 : 1;
+        const wClip = tf.randomUniform([B * nV, 4], -1, 1, 'float32', 7), wCam = tf.randomUniform([B * nV, 3], -1, 1, 'float32', 8), wN = tf.randomUniform([B * nV, 3], -1, 1, 'float32', 9);
+        const params = [pos, meshNormals, tf.tensor1d([0.2, -0.4, 0.1]), tf.tensor1d([1, -2, 50]), tf.scalar(kind === 'perspective' ? 80 : 3), tf.tensor1d([30, 20]), tf.tensor1d([0.1, 0.5, 0])];
+        // View 1 shares translation and focal / scale with view 0 (their gradients sum), has its own rotation and no principal point.
+        const camsOf = (p: tf.Tensor[]): Camera[] => {
+          const base = { translation: p[3] as tf.Tensor1D, ...(kind === 'perspective' ? { kind, focal: p[4] as tf.Scalar } : { kind, scale: p[4] as tf.Scalar }) } as const;
+          return [{ ...base, rotation: p[2] as tf.Tensor1D, principal: p[5] as tf.Tensor1D } as Camera, { ...base, rotation: p[6] as tf.Tensor1D } as Camera].slice(0, B);
+        };
+        const composed = tf.tidy(() => {
+          const g = tf.grads((...p: tf.Tensor[]) => {
+            const cams = camsOf(p);
+            const camPos = tf.concat(cams.map((c) => modelToCamera(p[0] as tf.Tensor2D, c)));
+            const clip = tf.concat(cams.map((c) => toClip(modelToCamera(p[0] as tf.Tensor2D, c), c, res)));
+            const nrm = tf.concat(cams.map((c) => (given ? modelToCamera(p[1] as tf.Tensor2D, { ...c, translation: [0, 0, 0] }) : vertexNormals(modelToCamera(p[0] as tf.Tensor2D, c), m.triangles))));
+            return tf.addN([tf.sum(tf.mul(clip, wClip)), tf.sum(tf.mul(camPos, wCam)), tf.sum(tf.mul(nrm, wN)), tf.mul(tf.addN(p.map((t) => tf.sum(t))), 0)]);
+          })(params);
+          const cams = camsOf(params);
+          const values = [
+            tf.concat(cams.map((c) => toClip(modelToCamera(pos, c), c, res))),
+            tf.concat(cams.map((c) => modelToCamera(pos, c))),
+            tf.concat(cams.map((c) => (given ? modelToCamera(meshNormals, { ...c, translation: [0, 0, 0] }) : vertexNormals(modelToCamera(pos, c), m.triangles)))),
+          ];
+          return [...values, ...g].map((t) => t.dataSync().slice());
+        });
+        const stage = vertexStage(pos, given ? meshNormals : undefined, camsOf(params), res, m.triangles);
+        const grads = stage.backward(...[wClip, wCam, wN].map((t) => (t.dataSync() as Float32Array).slice()) as [Float32Array, Float32Array, Float32Array]).map((t) => t.dataSync().slice());
+        const name = `${kind}${given ? ', mesh normals' : ''}${batch ? ', batch' : ''}`;
+        close(`${name}: clip`, stage.clip, composed[0], 2e-5);
+        close(`${name}: cam`, stage.cam, composed[1], 2e-5);
+        close(`${name}: normals`, stage.normals, composed[2], 2e-5);
+        // The stage's inputs: positions, [mesh normals], then the distinct camera tensors in order of first use.
+        const order = [0, ...(given ? [1] : []), 2, 3, 4, 5, ...(batch ? [6] : [])];
+        assert.deepEqual(stage.inputs, order.map((i) => params[i]));
+        order.forEach((pi, i) => close(`${name}: d/dparam ${pi}`, grads[i], composed[3 + pi], 5e-4));
+        tf.dispose([wClip, wCam, wN, ...params.slice(2)]);
+      }
+    }
   }
 });
