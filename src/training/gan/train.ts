@@ -280,6 +280,9 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     const rb = cfg.generator.baseResolution!;
     const at = rb === r ? dataset : await openUvDataset(options.datasetDir, { resolution: rb, split: cfg.split ?? 'train' });
     tf.tidy(() => G.base!.assign(tf.sub(tf.mul(tf.tensor4d(at.mean, [1, rb, rb, 3]), 2), 1)));
+    // toRGB starts at zero too: the new generator outputs the mean map and learns departures from it (random
+    // toRGB layers would add several levels of coloured noise that take thousands of images to unlearn).
+    tf.tidy(() => { for (const [k, v] of Object.entries(G)) if (k.endsWith('/rgb/w')) v.assign(tf.zerosLike(v)); });
   }
   const ema: ParamMap = {};
   for (const [k, v] of Object.entries(G)) ema[k] = tf.clone(v);
