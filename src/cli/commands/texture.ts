@@ -5,12 +5,11 @@ import path from 'node:path';
 import { usageError } from '../../io/errors.js';
 import { withOutput } from '../../io/atomic.js';
 import { encodePng } from '../../io/image.js';
-import { initEngine, tf } from '../../engine/index.js';
+import { initEngine } from '../../engine/index.js';
 import { createFitter } from '../../fit/pipeline.js';
 import { loadFaceModel } from '../../model/load.js';
-import { modelPositions } from '../../model/mesh.js';
-import { render } from '../../render/render.js';
 import { loadTextureGenerator, sampleTextures } from '../../texture/gan.js';
+import { createFrontalPreview } from '../../texture/preview.js';
 import { buildUvDataset, defaultUvDatasetOptions } from '../../training/uv-dataset.js';
 import { GAN_PRESETS, trainGan } from '../../training/gan/train.js';
 import { choiceOption, intOption, parse } from '../args.js';
@@ -86,29 +85,20 @@ async function sample(argv: string[]): Promise<number> {
   });
   const model = await loadFaceModel();
   const sampled = sampleTextures(generator, n, seed);
+  generator.dispose();
   const R = sampled.resolution;
-  // Frontal render of each map on the mean head: neutral light, black background, 256×256.
-  const faceParts = model.parts.filter((p) => p.name === 'face');
-  const triangles = Uint32Array.from(faceParts.flatMap((p) => Array.from(model.triangles.subarray(3 * p.triangleStart, 3 * p.triangleEnd))));
-  const uvTriangles = Uint32Array.from(faceParts.flatMap((p) => Array.from(model.uvTriangles.subarray(3 * p.triangleStart, 3 * p.triangleEnd))));
-  const positions = modelPositions(model, { identity: [], expression: [] });
-  await withOutput(values.out as string, async (out) => {
-    for (const [k, map] of sampled.maps.entries()) {
-      const id = String(k).padStart(3, '0');
-      await out.write(`uv_${id}.png`, await encodePng({ width: R, height: R, data: map }));
-      const front = tf.tidy(() => {
-        const r = render(
-          { positions: tf.tensor2d(positions, [model.vertexCount, 3]), triangles, uvs: tf.tensor2d(model.uvs, [model.uvs.length / 2, 2]), uvTriangles },
-          { kind: 'perspective', rotation: [0, 0, 0], translation: [0, 2, 90], focal: 700 },
-          { position: [0, 0, 0], color: [1, 1, 1], ambient: [0.35, 0.35, 0.35] },
-          tf.div(tf.tensor3d(map, [R, R, 3], 'float32'), 255) as tf.Tensor3D,
-          { resolution: [256, 256] },
-        );
-        return Uint8Array.from(r.image.dataSync(), (v) => Math.max(0, Math.min(255, Math.round(v * 255))));
-      });
-      await out.write(`front_${id}.png`, await encodePng({ width: 256, height: 256, data: front }));
-    }
-  });
+  const preview = createFrontalPreview(model);
+  try {
+    await withOutput(values.out as string, async (out) => {
+      for (const [k, map] of sampled.maps.entries()) {
+        const id = String(k).padStart(3, '0');
+        await out.write(`uv_${id}.png`, await encodePng({ width: R, height: R, data: map }));
+        await out.write(`front_${id}.png`, await encodePng({ width: preview.width, height: preview.height, data: preview.render(map, R) }));
+      }
+    });
+  } finally {
+    preview.dispose();
+  }
   process.stderr.write(`ganfit: wrote ${n} samples to ${path.resolve(values.out as string)}\n`);
   return 0;
 }
