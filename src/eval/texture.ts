@@ -20,6 +20,7 @@ import type { RgbImage } from '../io/image.js';
 import type { FaceModel } from '../model/types.js';
 import type { TextureModel } from '../texture/gan.js';
 import { sampleTextures } from '../texture/gan.js';
+import { resampleBilinear } from '../texture/ops.js';
 import { createFrontalPreview, PREVIEW_CAMERA, PREVIEW_LIGHT, PREVIEW_SIZE } from '../texture/preview.js';
 import { Rng } from '../texture/random.js';
 import { isHeldOut, type UvDataset } from '../training/uv-dataset-format.js';
@@ -152,42 +153,6 @@ export interface TextureEvalOutput {
   grids: TextureEvalGrid[];
 }
 
-/**
- * The [to, from] matrix of 1-D linear interpolation with half-pixel centres and edge clamping (what
- * tf.image.resizeBilinear(…, alignCorners false, halfPixelCenters true) does along one axis): output sample i
- * reads the input at (i + ½)·from/to − ½.
- */
-function interpolationMatrix(to: number, from: number): Float32Array {
-  const a = new Float32Array(to * from);
-  for (let i = 0; i < to; i++) {
-    const x = Math.min(from - 1, Math.max(0, ((i + 0.5) * from) / to - 0.5));
-    const i0 = Math.floor(x);
-    const i1 = Math.min(from - 1, i0 + 1);
-    const f = x - i0;
-    a[i * from + i0]! += 1 - f;
-    a[i * from + i1]! += f;
-  }
-  return a;
-}
-
-/**
- * Resample maps [B, h, w, C] to [B, r, r, C] bilinearly (half-pixel centres, as tf.image.resizeBilinear), as
- * two matrix products, one per axis, so the gradient is exact (tfjs's ResizeBilinear gradient ignores
- * half-pixel centres). Returns the input itself when it is already r×r.
- */
-export function resampleMaps(x: tf.Tensor4D, r: number): tf.Tensor4D {
-  const [b, h, w, c] = x.shape;
-  if (h === r && w === r) return x;
-  return tf.tidy(() => {
-    // Rows: [B, h, w, C] → [h, B·w·C], A_rows · it → [r, B, w, C] → [B, r, w, C].
-    const rows = tf.matMul(tf.tensor2d(interpolationMatrix(r, h), [r, h]), tf.reshape(tf.transpose(x, [1, 0, 2, 3]), [h, b * w * c]));
-    const y = tf.transpose(tf.reshape(rows, [r, b, w, c]), [1, 0, 2, 3]);
-    // Columns: [B, r, w, C] → [w, B·r·C], A_cols · it → [r, B, r, C] → [B, r, r, C].
-    const cols = tf.matMul(tf.tensor2d(interpolationMatrix(r, w), [r, w]), tf.reshape(tf.transpose(y, [2, 0, 1, 3]), [w, b * r * c]));
-    return tf.transpose(tf.reshape(cols, [r, b, r, c]), [1, 2, 0, 3]) as tf.Tensor4D;
-  });
-}
-
 /** 32-bit seed for one map's withheld texels, from the run seed and the map's id (stable as the set grows). */
 function mapSeed(seed: number, id: string): number {
   let h = (0x811c9dc5 ^ seed) >>> 0;
@@ -271,7 +236,7 @@ function invertBatch(model: TextureModel, b: PreparedBatch, s: TextureEvalSettin
   const B = b.ids.length;
   const D = model.latentSize;
   const loss = (z: tf.Tensor): tf.Scalar => tf.tidy(() => {
-    const maps = resampleMaps(model.generate(z as tf.Tensor2D), r);
+    const maps = resampleBilinear(model.generate(z as tf.Tensor2D), r);
     const data = tf.sum(tf.mul(tf.abs(tf.sub(maps, b.target)), b.fitWeight));
     return tf.add(data, tf.mul(tf.sum(tf.square(z)), s.prior / D)) as tf.Scalar;
   });
@@ -314,7 +279,7 @@ function resampleBytes(maps: readonly Uint8Array[], from: number, to: number): U
   if (from === to || maps.length === 0) return [...maps];
   const out = tf.tidy(() => {
     const x = tf.div(tf.tensor4d(Uint8Array.from(maps.flatMap((m) => Array.from(m))), [maps.length, from, from, 3], 'float32'), 255) as tf.Tensor4D;
-    return tf.round(tf.mul(resampleMaps(x, to), 255));
+    return tf.round(tf.mul(resampleBilinear(x, to), 255));
   });
   const v = out.dataSync();
   out.dispose();
@@ -378,7 +343,7 @@ export async function evaluateTextureModels(options: TextureEvalOptions): Promis
             const model = models[name]!;
             const start = performance.now();
             const z = invertBatch(model, batch, s, R, () => progress({ phase: 'inversion', model: name, done: ++done, total }));
-            const maps = tf.tidy(() => resampleMaps(model.generate(z), R));
+            const maps = tf.tidy(() => resampleBilinear(model.generate(z), R));
             const e = batchErrors(maps, batch);
             const zz = tf.tidy(() => tf.sum(tf.mean(tf.square(z), 1)));
             z2[name]! += zz.dataSync()[0]!;

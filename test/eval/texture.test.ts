@@ -7,30 +7,58 @@ import { tf, initEngine } from '../../src/engine/index.js';
 import { loadDetector } from '../../src/detect/index.js';
 import { loadFaceModel } from '../../src/model/load.js';
 import { generatorParamSpecs, initParams, makeTextureGenerator, type GeneratorConfig } from '../../src/texture/gan.js';
-import { fitPcaTextureModel } from '../../src/texture/pca.js';
+import { fitPcaTextureModel, makePcaTextureModel } from '../../src/texture/pca.js';
 import { createFrontalPreview } from '../../src/texture/preview.js';
 import { Rng } from '../../src/texture/random.js';
 import { openUvDataset } from '../../src/training/uv-dataset-format.js';
 import { writeProceduralUvDataset } from '../../src/training/gan/procedural.js';
-import { evaluateTextureModels, MEAN_MAP, resampleMaps, type TextureEvalProgress } from '../../src/eval/texture.js';
+import { evaluateTextureModels, MEAN_MAP, type TextureEvalProgress } from '../../src/eval/texture.js';
+import { matMulConst, resampleBilinear } from '../../src/texture/ops.js';
 
-test('resampleMaps equals tf.image.resizeBilinear (half-pixel centres) up and down, with an exact gradient', async () => {
+test('resampleBilinear equals tf.image.resizeBilinear (half-pixel centres) up and down, with an exact gradient', async () => {
   await initEngine();
   tf.tidy(() => {
     const x = tf.tensor4d(new Rng(2).normals(2 * 8 * 8 * 3), [2, 8, 8, 3]);
     for (const r of [32, 16, 4, 12]) {
       const ref = tf.image.resizeBilinear(x, [r, r], false, true);
-      assert.ok(tf.max(tf.abs(tf.sub(resampleMaps(x, r), ref))).dataSync()[0]! < 1e-5, `8² → ${r}²`);
+      assert.ok(tf.max(tf.abs(tf.sub(resampleBilinear(x, r), ref))).dataSync()[0]! < 1e-5, `8² → ${r}²`);
     }
-    assert.equal(resampleMaps(x, 8), x);
+    assert.equal(resampleBilinear(x, 8), x);
     // Gradient: <d/dx sum(resample(x)·p), dir> against a central difference (the map is linear: exact).
     const p = tf.tensor4d(new Rng(3).normals(2 * 32 * 32 * 3), [2, 32, 32, 3]);
     const dir = tf.tensor4d(new Rng(4).normals(2 * 8 * 8 * 3), [2, 8, 8, 3]);
-    const f = (t: tf.Tensor) => tf.sum(tf.mul(resampleMaps(t as tf.Tensor4D, 32), p)) as tf.Scalar;
+    const f = (t: tf.Tensor) => tf.sum(tf.mul(resampleBilinear(t as tf.Tensor4D, 32), p)) as tf.Scalar;
     const analytic = tf.sum(tf.mul(tf.grad(f)(x), dir)).dataSync()[0]!;
     const numeric = (f(tf.add(x, dir)).dataSync()[0]! - f(tf.sub(x, dir)).dataSync()[0]!) / 2;
     assert.ok(Math.abs(analytic - numeric) < 1e-3 * (1 + Math.abs(numeric)), `${analytic} vs ${numeric}`);
   });
+});
+
+test('matMulConst and the PCA model: latent gradients equal tfjs matMul\'s, the kept basisᵀ is freed by dispose', async () => {
+  await initEngine();
+  const rng = new Rng(6);
+  const w = tf.tensor2d(rng.normals(5 * 300), [5, 300]);
+  const x = tf.tensor2d(rng.normals(3 * 5), [3, 5]);
+  const p = tf.tensor2d(rng.normals(3 * 300), [3, 300]);
+  const wT = tf.transpose(w) as tf.Tensor2D;
+  const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+  const mine = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(matMulConst(t as tf.Tensor2D, w, () => wT), p)) as tf.Scalar)(x);
+  const ref = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.matMul(t as tf.Tensor2D, w), p)) as tf.Scalar)(x);
+  assert.ok(maxDiff(mine, ref) < 1e-4);
+  tf.dispose([mine, ref, wT, p]);
+
+  const before = tf.memory().numTensors;
+  const pca = makePcaTextureModel(10, new Float32Array(300), new Float32Array(5).fill(1), tf.clone(w));
+  const probe = tf.tensor4d(rng.normals(3 * 300), [3, 10, 10, 3]);
+  const loss = (m: (z: tf.Tensor2D) => tf.Tensor) => (t: tf.Tensor) => tf.sum(tf.mul(m(t as tf.Tensor2D), probe)) as tf.Scalar;
+  const small = tf.mul(x, 0.01) as tf.Tensor2D; // inside the clip range
+  const g = tf.grad(loss((z) => pca.generate(z)))(small);
+  const gRef = tf.grad(loss((z) => tf.reshape(tf.add(tf.mul(tf.matMul(z, w), 0.5), 0.5), [3, 10, 10, 3])))(small);
+  assert.ok(maxDiff(g, gRef) < 1e-4);
+  tf.dispose([g, gRef, probe, small]);
+  pca.dispose();
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([w, x]);
 });
 
 test('evaluateTextureModels: inversion, detection and grids on a procedural set, leak-free', async () => {
@@ -52,6 +80,8 @@ test('evaluateTextureModels: inversion, detection and grids on a procedural set,
     const warm = createFrontalPreview(faceModel);
     warm.render(new Uint8Array(R * R * 3), R);
     warm.dispose();
+    // The PCA model keeps its transposed basis after its first backward pass (until dispose): make it now.
+    tf.tidy(() => { tf.grad((z: tf.Tensor) => tf.sum(pca.generate(z as tf.Tensor2D)) as tf.Scalar)(tf.zeros([1, D])); });
     const before = tf.memory().numTensors;
     const seen: TextureEvalProgress[] = [];
     const { report, grids } = await evaluateTextureModels({
