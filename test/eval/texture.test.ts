@@ -152,3 +152,19 @@ test('evaluateTextureModels: inversion, detection and grids on a procedural set,
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('ganfit texture eval: usage errors exit 2 with one line and no output', async () => {
+  const { runCli } = await import('../cli/helpers.js');
+  const dir = await mkdtemp(path.join(tmpdir(), 'ganfit-texeval-cli-'));
+  try {
+    const out = path.join(dir, 'report');
+    for (const args of [['texture', 'eval', dir], ['texture', 'eval', path.join(dir, 'nope'), '-o', out]]) {
+      const r = runCli(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+    assert.ok(!(await import('node:fs')).existsSync(out));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

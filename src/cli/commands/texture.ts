@@ -1,6 +1,8 @@
 /**
- * `ganfit texture dataset|train|sample`: the texture GAN's pipeline — UV maps from photos, training, samples.
+ * `ganfit texture dataset|train|sample|eval`: the texture GAN's pipeline — UV maps from photos, training,
+ * samples, and the quality evaluation against the PCA baseline.
  */
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../../io/errors.js';
 import { withOutput } from '../../io/atomic.js';
@@ -8,8 +10,11 @@ import { encodePng } from '../../io/image.js';
 import { initEngine } from '../../engine/index.js';
 import { createFitter } from '../../fit/pipeline.js';
 import { loadFaceModel } from '../../model/load.js';
-import { loadTextureGenerator, sampleTextures } from '../../texture/gan.js';
+import { defaultGeneratorPath, loadTextureGenerator, sampleTextures } from '../../texture/gan.js';
 import { createFrontalPreview } from '../../texture/preview.js';
+import { fitPcaTextureModel } from '../../texture/pca.js';
+import { openUvDataset } from '../../training/uv-dataset-format.js';
+import { DEFAULT_TEXTURE_EVAL, evaluateTextureModels, MEAN_MAP, type TextureEvalReport } from '../../eval/texture.js';
 import { buildUvDataset, defaultUvDatasetOptions } from '../../training/uv-dataset.js';
 import { GAN_PRESETS, trainGan } from '../../training/gan/train.js';
 import { choiceOption, intOption, parse } from '../args.js';
@@ -20,6 +25,7 @@ const usage = [
   'ganfit texture dataset <photos dir> -o <dir> [--limit N] [--resolution R] [--shard K/N]',
   'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|proc64|default] [--steps N] [--checkpoint-every N] [--resume]',
   'ganfit texture sample [-n N] [--seed S] [--weights <file>] -o <dir>',
+  'ganfit texture eval <dataset dir> [--weights <file>] [-n 500] [--samples 100] [--steps N] [--seed S] -o <report dir>',
 ].join(' | ');
 
 /** `--shard K/N` (0 ≤ K < N): this process builds every N-th photo, starting at the K-th. */
@@ -103,15 +109,102 @@ async function sample(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** The short table `ganfit texture eval` prints. */
+export function formatTextureEvalTable(report: TextureEvalReport): string {
+  const lines: string[] = [];
+  const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '—').padStart(8);
+  if (report.inversion) {
+    const inv = report.inversion;
+    lines.push(`inversion of ${inv.maps} held-out maps at ${report.dataset.resolution}² (${report.settings.steps} Adam steps, MAE in 8-bit units, mean over maps):`);
+    lines.push(`  ${'model'.padEnd(8)} ${'fitted'.padStart(8)} ${'withheld'.padStart(8)}  ${'E[z²]'.padStart(6)}  time`);
+    for (const [name, r] of Object.entries(inv.results)) {
+      const z = r.meanZ2 === undefined ? '' : r.meanZ2.toFixed(2);
+      const t = name === MEAN_MAP ? '(no fit)' : `${r.seconds.toFixed(0)} s`;
+      lines.push(`  ${name.padEnd(8)} ${f1(r.fitted.mean)} ${f1(r.withheld.mean)}  ${z.padStart(6)}  ${t}`);
+    }
+  }
+  if (report.detection) {
+    lines.push('face detected in frontal renders on the mean head:');
+    for (const [name, r] of Object.entries(report.detection.results)) {
+      const what = name === MEAN_MAP
+        ? (r.detected ? `detected (score ${r.scores[0]!.toFixed(2)})` : 'not detected')
+        : `${r.detected}/${r.n} = ${(100 * r.rate).toFixed(0)} % (${r.seconds.toFixed(0)} s)`;
+      lines.push(`  ${name.padEnd(8)} ${what}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+async function evaluate(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    out: { type: 'string', short: 'o' }, weights: { type: 'string' }, n: { type: 'string', short: 'n' }, samples: { type: 'string' },
+    steps: { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
+  }, usage);
+  if (positionals.length !== 1 || !values.out) throw usageError(`usage: ${usage}`);
+  const datasetDir = positionals[0]!;
+  const heldout = intOption(values.n as string | undefined, 'n', DEFAULT_TEXTURE_EVAL.heldout, 0);
+  const samples = intOption(values.samples as string | undefined, 'samples', DEFAULT_TEXTURE_EVAL.samples, 0);
+  const steps = intOption(values.steps as string | undefined, 'steps', DEFAULT_TEXTURE_EVAL.steps, 1);
+  const seed = intOption(values.seed as string | undefined, 'seed', DEFAULT_TEXTURE_EVAL.seed);
+  if (!(await stat(path.join(datasetDir, 'index.json')).catch(() => null))) {
+    throw usageError(`${datasetDir}: not a UV dataset (no index.json; build one with ganfit texture dataset)`);
+  }
+  await initEngine();
+  const weights = values.weights as string | undefined;
+  const gan = await loadTextureGenerator(weights).catch((e: Error) => {
+    throw usageError(`no texture generator to evaluate (${e.message.split('\n')[0]})`);
+  });
+  const progress = createProgress({ quiet: !!values.quiet });
+  const note = (m: string) => process.stderr.write(m + '\n');
+  let pca: Awaited<ReturnType<typeof fitPcaTextureModel>> | undefined;
+  try {
+    const train = await openUvDataset(datasetDir, { split: 'train', cache: true });
+    const heldoutSet = await openUvDataset(datasetDir, { split: 'heldout', fill: 'none' });
+    const R = heldoutSet.resolution;
+    note(`ganfit: generator ${gan.resolution}² (latent ${gan.latentSize}); comparing at the dataset's ${R}²`);
+    note(`ganfit: fitting the PCA baseline (${gan.latentSize} components) on the train split, ${train.size} maps at ${R}²…`);
+    const t0 = performance.now();
+    pca = await fitPcaTextureModel(train, { latentSize: gan.latentSize, seed });
+    const pcaSeconds = (performance.now() - t0) / 1000;
+    note(`ganfit: PCA fitted in ${pcaSeconds.toFixed(1)} s`);
+    const fitter = await createFitter();
+    const { report, grids } = await evaluateTextureModels({
+      dataset: heldoutSet, models: { gan, pca }, faceModel: fitter.model, detector: fitter.detector,
+      heldout, samples, steps, seed,
+      onProgress: (p) => progress.update(p.done, p.total, `${p.phase} ${p.model}`),
+    });
+    progress.done();
+    const full = {
+      ...report,
+      provenance: {
+        generator: { weights: path.resolve(weights ?? defaultGeneratorPath()), config: gan.config, info: gan.info ?? null },
+        pca: { split: 'train', maps: train.size, components: pca.latentSize, seconds: pcaSeconds },
+        detector: fitter.detector.options,
+      },
+    };
+    await withOutput(values.out as string, async (out) => {
+      await out.write('report.json', JSON.stringify(full, null, 1) + '\n');
+      for (const g of grids) await out.write(`${g.name}.png`, await encodePng(g.image));
+    });
+    process.stdout.write(formatTextureEvalTable(report) + '\n');
+    note(`ganfit: report.json and ${grids.length} grids in ${path.resolve(values.out as string)} (${report.seconds.toFixed(0)} s)`);
+  } finally {
+    gan.dispose();
+    pca?.dispose();
+  }
+  return 0;
+}
+
 export const textureCommand: Command = {
   name: 'texture',
-  summary: 'texture GAN: dataset (UV maps from photos), train, sample',
+  summary: 'texture GAN: dataset (UV maps from photos), train, sample, eval (against the PCA baseline)',
   usage,
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'dataset') return dataset(rest);
     if (sub === 'train') return train(rest);
     if (sub === 'sample') return sample(rest);
+    if (sub === 'eval') return evaluate(rest);
     throw usageError(`usage: ${usage}`);
   },
 };
