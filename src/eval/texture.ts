@@ -110,6 +110,8 @@ export interface DetectionResult {
   rate: number;
   /** Score of the largest detected face per render, 0 when none. */
   scores: number[];
+  /** Mean of `scores` (undetected renders count 0). */
+  meanScore: number;
   seconds: number;
 }
 
@@ -403,7 +405,10 @@ export async function evaluateTextureModels(options: TextureEvalOptions): Promis
         }
         if (detect) {
           const detected = scores.filter((v) => v > 0).length;
-          results[name] = { n: scores.length, detected, rate: detected / scores.length, scores, seconds: (performance.now() - start) / 1000 };
+          results[name] = {
+            n: scores.length, detected, rate: detected / scores.length, scores,
+            meanScore: scores.reduce((a, b) => a + b, 0) / scores.length, seconds: (performance.now() - start) / 1000,
+          };
         }
         if (grid) {
           const cols = Math.ceil(Math.sqrt(s.gridSamples));
@@ -416,7 +421,9 @@ export async function evaluateTextureModels(options: TextureEvalOptions): Promis
         const start = performance.now();
         const score = await detectOne(preview.render(meanBytes, R));
         progress({ phase: 'detection', model: MEAN_MAP, done: ++done, total });
-        results[MEAN_MAP] = { n: 1, detected: score > 0 ? 1 : 0, rate: score > 0 ? 1 : 0, scores: [score], seconds: (performance.now() - start) / 1000 };
+        results[MEAN_MAP] = {
+          n: 1, detected: score > 0 ? 1 : 0, rate: score > 0 ? 1 : 0, scores: [score], meanScore: score, seconds: (performance.now() - start) / 1000,
+        };
         report.detection = {
           render: { size: PREVIEW_SIZE, camera: PREVIEW_CAMERA, light: PREVIEW_LIGHT, head: 'mean shape, neutral expression' },
           results,

@@ -118,6 +118,7 @@ test('evaluateTextureModels: inversion, detection and grids on a procedural set,
     for (const r of Object.values(det.results)) {
       assert.equal(r.scores.length, r.n);
       assert.ok(r.rate >= 0 && r.rate <= 1 && r.detected === r.scores.filter((s) => s > 0).length);
+      assert.ok(r.meanScore >= 0 && r.meanScore <= 1);
     }
     assert.equal(det.results.gan!.n, 2);
     assert.equal(det.results[MEAN_MAP]!.n, 1);

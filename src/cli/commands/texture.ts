@@ -128,7 +128,7 @@ export function formatTextureEvalTable(report: TextureEvalReport): string {
     for (const [name, r] of Object.entries(report.detection.results)) {
       const what = name === MEAN_MAP
         ? (r.detected ? `detected (score ${r.scores[0]!.toFixed(2)})` : 'not detected')
-        : `${r.detected}/${r.n} = ${(100 * r.rate).toFixed(0)} % (${r.seconds.toFixed(0)} s)`;
+        : `${r.detected}/${r.n} = ${(100 * r.rate).toFixed(0)} %, mean score ${r.meanScore.toFixed(2)} (${r.seconds.toFixed(0)} s)`;
       lines.push(`  ${name.padEnd(8)} ${what}`);
     }
   }
