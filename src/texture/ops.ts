@@ -27,7 +27,7 @@ export function flipFilter(w: tf.Tensor4D): tf.Tensor4D {
 }
 
 /** `w` [n, m] transposed in JS (wasm's 2-D Transpose and transposed matMuls are slow at these sizes). */
-function transposeMatrix(w: tf.Tensor2D): tf.Tensor2D {
+export function transposeMatrix(w: tf.Tensor2D): tf.Tensor2D {
   const [n, m] = w.shape;
   const src = w.dataSync();
   const out = new Float32Array(src.length);
@@ -54,6 +54,74 @@ export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor): tf.Tensor2D
     };
   });
   return op(x, w, b) as tf.Tensor2D;
+}
+
+/**
+ * x [B, n] · w [n, m] with a constant w (the PCA basis): the gradient flows to x only, as dy · wᵀ with the
+ * transpose that `wT()` supplies (made once by the caller and kept; wasm's matMul with transposeB ran ~12×
+ * slower than the plain product for the 128 × 196 608 basis of a 256² PCA model).
+ */
+export function matMulConst(x: tf.Tensor2D, w: tf.Tensor2D, wT: () => tf.Tensor2D): tf.Tensor2D {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+    value: tf.matMul(args[0] as tf.Tensor2D, w) as tf.Tensor2D,
+    gradFunc: (dy: tf.Tensor2D) => tf.matMul(dy, wT()),
+  }));
+  return op(x) as tf.Tensor2D;
+}
+
+/**
+ * The [to, from] matrix of 1-D linear interpolation with half-pixel centres and edge clamping (what
+ * tf.image.resizeBilinear(…, alignCorners false, halfPixelCenters true) does along one axis): output sample i
+ * reads the input at (i + ½)·from/to − ½.
+ */
+function interpolationMatrix(to: number, from: number): Float32Array {
+  const a = new Float32Array(to * from);
+  for (let i = 0; i < to; i++) {
+    const x = Math.min(from - 1, Math.max(0, ((i + 0.5) * from) / to - 0.5));
+    const i0 = Math.floor(x);
+    const i1 = Math.min(from - 1, i0 + 1);
+    const f = x - i0;
+    a[i * from + i0]! += 1 - f;
+    a[i * from + i1]! += f;
+  }
+  return a;
+}
+
+/**
+ * Linear interpolation along one axis of x as M · x (axis moved first by `perm`, back by `inv`), with the
+ * gradient Mᵀ · dy through an explicitly transposed matrix (no transposeA matMul, ~9× slower on wasm).
+ */
+function interpolateAxis(x: tf.Tensor4D, to: number, perm: number[], inv: number[]): tf.Tensor4D {
+  const from = x.shape[perm[0]!]!;
+  const m = interpolationMatrix(to, from);
+  const mt = new Float32Array(m.length);
+  for (let i = 0; i < to; i++) for (let j = 0; j < from; j++) mt[j * to + i] = m[i * from + j]!;
+  const apply = (t: tf.Tensor, mat: Float32Array, rows: number, cols: number): tf.Tensor => tf.tidy(() => {
+    const moved = tf.transpose(t, perm);
+    const rest = moved.shape.slice(1);
+    const y = tf.matMul(tf.tensor2d(mat, [rows, cols]), tf.reshape(moved, [cols, -1]));
+    return tf.transpose(tf.reshape(y, [rows, ...rest]), inv);
+  });
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+    value: apply(args[0] as tf.Tensor, m, to, from),
+    gradFunc: (dy: tf.Tensor) => apply(dy, mt, from, to),
+  }));
+  return op(x) as tf.Tensor4D;
+}
+
+/**
+ * Bilinear resampling of maps [B, h, w, C] to [B, r, r, C] with half-pixel centres and edge clamping (equal to
+ * tf.image.resizeBilinear(x, [r, r], false, true)), any ratio up or down, as one interpolation matrix product
+ * per axis, so its gradient is exact (tfjs's ResizeBilinear gradient ignores half-pixel centres) and fast on
+ * wasm. Returns x itself when it is already r×r.
+ */
+export function resampleBilinear(x: tf.Tensor4D, r: number): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  if (h === r && w === r) return x;
+  return tf.tidy(() => {
+    const rows = h === r ? x : interpolateAxis(x, r, [1, 0, 2, 3], [1, 0, 2, 3]);
+    return w === r ? rows : interpolateAxis(rows, r, [2, 0, 1, 3], [1, 2, 0, 3]);
+  });
 }
 
 /** 2×2 average pooling, stride 2, whose gradient is a nearest ×2 upsampling / 4 (wasm's AvgPoolGrad is slow). */

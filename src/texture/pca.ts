@@ -10,6 +10,7 @@
  */
 import { tf } from '../engine/index.js';
 import type { TextureModel } from './gan.js';
+import { matMulConst, transposeMatrix } from './ops.js';
 import { Rng } from './random.js';
 import { symmetricEigen } from '../engine/linalg.js';
 
@@ -44,15 +45,18 @@ export interface PcaTextureModel extends TextureModel {
 export function makePcaTextureModel(resolution: number, mean: Float32Array, sigma: Float32Array, basis: tf.Tensor2D): PcaTextureModel {
   const meanT = tf.tensor2d(mean, [1, mean.length]);
   const latentSize = basis.shape[0];
+  // basisᵀ for the latent gradient, made on the first backward pass and kept (fitting), never for sampling.
+  let basisT: tf.Tensor2D | null = null;
+  const transposed = (): tf.Tensor2D => (basisT ??= tf.keep(transposeMatrix(basis)));
   return {
     latentSize, resolution, mean, sigma, basis,
     generate: (z) => tf.tidy(() => {
       if (z.shape[1] !== latentSize) throw new Error(`PCA texture: latent has ${z.shape[1]} entries, expected ${latentSize}`);
-      const flat = tf.add(tf.matMul(z, basis), meanT);
+      const flat = tf.add(matMulConst(z, basis, transposed), meanT);
       const maps = tf.reshape(flat, [z.shape[0], resolution, resolution, 3]);
       return tf.clipByValue(tf.add(tf.mul(maps, 0.5), 0.5), 0, 1) as tf.Tensor4D;
     }),
-    dispose: () => { basis.dispose(); meanT.dispose(); },
+    dispose: () => { basis.dispose(); meanT.dispose(); basisT?.dispose(); },
   };
 }
 

@@ -1,16 +1,20 @@
 /**
- * `ganfit texture dataset|train|sample`: the texture GAN's pipeline — UV maps from photos, training, samples.
+ * `ganfit texture dataset|train|sample|eval`: the texture GAN's pipeline — UV maps from photos, training,
+ * samples, and the quality evaluation against the PCA baseline.
  */
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../../io/errors.js';
 import { withOutput } from '../../io/atomic.js';
 import { encodePng } from '../../io/image.js';
-import { initEngine, tf } from '../../engine/index.js';
+import { initEngine } from '../../engine/index.js';
 import { createFitter } from '../../fit/pipeline.js';
 import { loadFaceModel } from '../../model/load.js';
-import { modelPositions } from '../../model/mesh.js';
-import { render } from '../../render/render.js';
-import { loadTextureGenerator, sampleTextures } from '../../texture/gan.js';
+import { defaultGeneratorPath, loadTextureGenerator, sampleTextures } from '../../texture/gan.js';
+import { createFrontalPreview } from '../../texture/preview.js';
+import { fitPcaTextureModel } from '../../texture/pca.js';
+import { openUvDataset } from '../../training/uv-dataset-format.js';
+import { DEFAULT_TEXTURE_EVAL, evaluateTextureModels, MEAN_MAP, type TextureEvalReport } from '../../eval/texture.js';
 import { buildUvDataset, defaultUvDatasetOptions } from '../../training/uv-dataset.js';
 import { GAN_PRESETS, trainGan } from '../../training/gan/train.js';
 import { choiceOption, intOption, parse } from '../args.js';
@@ -21,6 +25,7 @@ const usage = [
   'ganfit texture dataset <photos dir> -o <dir> [--limit N] [--resolution R] [--shard K/N]',
   'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|default] [--steps N] [--checkpoint-every N] [--resume]',
   'ganfit texture sample [-n N] [--seed S] [--weights <file>] -o <dir>',
+  'ganfit texture eval <dataset dir> [--weights <file>] [-n 500] [--samples 100] [--steps N] [--seed S] -o <report dir>',
 ].join(' | ');
 
 /** `--shard K/N` (0 ≤ K < N): this process builds every N-th photo, starting at the K-th. */
@@ -86,42 +91,120 @@ async function sample(argv: string[]): Promise<number> {
   });
   const model = await loadFaceModel();
   const sampled = sampleTextures(generator, n, seed);
+  generator.dispose();
   const R = sampled.resolution;
-  // Frontal render of each map on the mean head: neutral light, black background, 256×256.
-  const faceParts = model.parts.filter((p) => p.name === 'face');
-  const triangles = Uint32Array.from(faceParts.flatMap((p) => Array.from(model.triangles.subarray(3 * p.triangleStart, 3 * p.triangleEnd))));
-  const uvTriangles = Uint32Array.from(faceParts.flatMap((p) => Array.from(model.uvTriangles.subarray(3 * p.triangleStart, 3 * p.triangleEnd))));
-  const positions = modelPositions(model, { identity: [], expression: [] });
-  await withOutput(values.out as string, async (out) => {
-    for (const [k, map] of sampled.maps.entries()) {
-      const id = String(k).padStart(3, '0');
-      await out.write(`uv_${id}.png`, await encodePng({ width: R, height: R, data: map }));
-      const front = tf.tidy(() => {
-        const r = render(
-          { positions: tf.tensor2d(positions, [model.vertexCount, 3]), triangles, uvs: tf.tensor2d(model.uvs, [model.uvs.length / 2, 2]), uvTriangles },
-          { kind: 'perspective', rotation: [0, 0, 0], translation: [0, 2, 90], focal: 700 },
-          { position: [0, 0, 0], color: [1, 1, 1], ambient: [0.35, 0.35, 0.35] },
-          tf.div(tf.tensor3d(map, [R, R, 3], 'float32'), 255) as tf.Tensor3D,
-          { resolution: [256, 256] },
-        );
-        return Uint8Array.from(r.image.dataSync(), (v) => Math.max(0, Math.min(255, Math.round(v * 255))));
-      });
-      await out.write(`front_${id}.png`, await encodePng({ width: 256, height: 256, data: front }));
-    }
-  });
+  const preview = createFrontalPreview(model);
+  try {
+    await withOutput(values.out as string, async (out) => {
+      for (const [k, map] of sampled.maps.entries()) {
+        const id = String(k).padStart(3, '0');
+        await out.write(`uv_${id}.png`, await encodePng({ width: R, height: R, data: map }));
+        await out.write(`front_${id}.png`, await encodePng({ width: preview.width, height: preview.height, data: preview.render(map, R) }));
+      }
+    });
+  } finally {
+    preview.dispose();
+  }
   process.stderr.write(`ganfit: wrote ${n} samples to ${path.resolve(values.out as string)}\n`);
+  return 0;
+}
+
+/** The short table `ganfit texture eval` prints. */
+export function formatTextureEvalTable(report: TextureEvalReport): string {
+  const lines: string[] = [];
+  const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '—').padStart(8);
+  if (report.inversion) {
+    const inv = report.inversion;
+    lines.push(`inversion of ${inv.maps} held-out maps at ${report.dataset.resolution}² (${report.settings.steps} Adam steps, MAE in 8-bit units, mean over maps):`);
+    lines.push(`  ${'model'.padEnd(8)} ${'fitted'.padStart(8)} ${'withheld'.padStart(8)}  ${'E[z²]'.padStart(6)}  time`);
+    for (const [name, r] of Object.entries(inv.results)) {
+      const z = r.meanZ2 === undefined ? '' : r.meanZ2.toFixed(2);
+      const t = name === MEAN_MAP ? '(no fit)' : `${r.seconds.toFixed(0)} s`;
+      lines.push(`  ${name.padEnd(8)} ${f1(r.fitted.mean)} ${f1(r.withheld.mean)}  ${z.padStart(6)}  ${t}`);
+    }
+  }
+  if (report.detection) {
+    lines.push('face detected in frontal renders on the mean head:');
+    for (const [name, r] of Object.entries(report.detection.results)) {
+      const what = name === MEAN_MAP
+        ? (r.detected ? `detected (score ${r.scores[0]!.toFixed(2)})` : 'not detected')
+        : `${r.detected}/${r.n} = ${(100 * r.rate).toFixed(0)} %, mean score ${r.meanScore.toFixed(2)} (${r.seconds.toFixed(0)} s)`;
+      lines.push(`  ${name.padEnd(8)} ${what}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+async function evaluate(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    out: { type: 'string', short: 'o' }, weights: { type: 'string' }, n: { type: 'string', short: 'n' }, samples: { type: 'string' },
+    steps: { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
+  }, usage);
+  if (positionals.length !== 1 || !values.out) throw usageError(`usage: ${usage}`);
+  const datasetDir = positionals[0]!;
+  const heldout = intOption(values.n as string | undefined, 'n', DEFAULT_TEXTURE_EVAL.heldout, 0);
+  const samples = intOption(values.samples as string | undefined, 'samples', DEFAULT_TEXTURE_EVAL.samples, 0);
+  const steps = intOption(values.steps as string | undefined, 'steps', DEFAULT_TEXTURE_EVAL.steps, 1);
+  const seed = intOption(values.seed as string | undefined, 'seed', DEFAULT_TEXTURE_EVAL.seed);
+  if (!(await stat(path.join(datasetDir, 'index.json')).catch(() => null))) {
+    throw usageError(`${datasetDir}: not a UV dataset (no index.json; build one with ganfit texture dataset)`);
+  }
+  await initEngine();
+  const weights = values.weights as string | undefined;
+  const gan = await loadTextureGenerator(weights).catch((e: Error) => {
+    throw usageError(`no texture generator to evaluate (${e.message.split('\n')[0]})`);
+  });
+  const progress = createProgress({ quiet: !!values.quiet });
+  const note = (m: string) => process.stderr.write(m + '\n');
+  let pca: Awaited<ReturnType<typeof fitPcaTextureModel>> | undefined;
+  try {
+    const train = await openUvDataset(datasetDir, { split: 'train', cache: true });
+    const heldoutSet = await openUvDataset(datasetDir, { split: 'heldout', fill: 'none' });
+    const R = heldoutSet.resolution;
+    note(`ganfit: generator ${gan.resolution}² (latent ${gan.latentSize}); comparing at the dataset's ${R}²`);
+    note(`ganfit: fitting the PCA baseline (${gan.latentSize} components) on the train split, ${train.size} maps at ${R}²…`);
+    const t0 = performance.now();
+    pca = await fitPcaTextureModel(train, { latentSize: gan.latentSize, seed });
+    const pcaSeconds = (performance.now() - t0) / 1000;
+    note(`ganfit: PCA fitted in ${pcaSeconds.toFixed(1)} s`);
+    const fitter = await createFitter();
+    const { report, grids } = await evaluateTextureModels({
+      dataset: heldoutSet, models: { gan, pca }, faceModel: fitter.model, detector: fitter.detector,
+      heldout, samples, steps, seed,
+      onProgress: (p) => progress.update(p.done, p.total, `${p.phase} ${p.model}`),
+    });
+    progress.done();
+    const full = {
+      ...report,
+      provenance: {
+        generator: { weights: path.resolve(weights ?? defaultGeneratorPath()), config: gan.config, info: gan.info ?? null },
+        pca: { split: 'train', maps: train.size, components: pca.latentSize, seconds: pcaSeconds },
+        detector: fitter.detector.options,
+      },
+    };
+    await withOutput(values.out as string, async (out) => {
+      await out.write('report.json', JSON.stringify(full, null, 1) + '\n');
+      for (const g of grids) await out.write(`${g.name}.png`, await encodePng(g.image));
+    });
+    process.stdout.write(formatTextureEvalTable(report) + '\n');
+    note(`ganfit: report.json and ${grids.length} grids in ${path.resolve(values.out as string)} (${report.seconds.toFixed(0)} s)`);
+  } finally {
+    gan.dispose();
+    pca?.dispose();
+  }
   return 0;
 }
 
 export const textureCommand: Command = {
   name: 'texture',
-  summary: 'texture GAN: dataset (UV maps from photos), train, sample',
+  summary: 'texture GAN: dataset (UV maps from photos), train, sample, eval (against the PCA baseline)',
   usage,
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'dataset') return dataset(rest);
     if (sub === 'train') return train(rest);
     if (sub === 'sample') return sample(rest);
+    if (sub === 'eval') return evaluate(rest);
     throw usageError(`usage: ${usage}`);
   },
 };

@@ -1,0 +1,438 @@
+/**
+ * Quality of the texture models (docs/texture-gan.md, "Evaluation"), three measurements:
+ *
+ * (a) Inversion on held-out UV maps. For each map, each model's latent z is optimised (Adam from z = 0, the
+ *     same steps, learning rate schedule and prior for every model) so that G(z), resampled bilinearly to the
+ *     dataset's resolution, matches the texels the photo saw (mask ≥ 0.99: not mirrored, not filled) under an
+ *     L1 loss plus λ·mean(z²). A seeded random part of the seen texels (default 20 %) is withheld from the fit;
+ *     the mean absolute error in 8-bit units is reported on the fitted and on the withheld texels, and the same
+ *     for the dataset's mean map (no fit) as the reference.
+ * (b) Detection rate: seeded random samples of each model rendered frontally on the mean head
+ *     (src/texture/preview.ts, what `ganfit texture sample` writes) and given to the face detector; the
+ *     fraction in which it finds a face, and the same for the dataset's mean map.
+ * (c) Sample grids: the first samples' UV maps and their renders, tiled, for the docs.
+ *
+ * The function measures and returns numbers and pixel arrays; the CLI (`ganfit texture eval`) writes the files.
+ */
+import { tf } from '../engine/index.js';
+import type { Detector } from '../detect/index.js';
+import type { RgbImage } from '../io/image.js';
+import type { FaceModel } from '../model/types.js';
+import type { TextureModel } from '../texture/gan.js';
+import { sampleTextures } from '../texture/gan.js';
+import { resampleBilinear } from '../texture/ops.js';
+import { createFrontalPreview, PREVIEW_CAMERA, PREVIEW_LIGHT, PREVIEW_SIZE } from '../texture/preview.js';
+import { Rng } from '../texture/random.js';
+import { isHeldOut, type UvDataset } from '../training/uv-dataset-format.js';
+
+/** A texel counts as seen in the photo when its mask is at least this (255; 128 = mirrored, 0 = filled). */
+export const SEEN_THRESHOLD = 0.99;
+
+/** The name under which the dataset's mean map appears in the results (no model may use it). */
+export const MEAN_MAP = 'mean';
+
+export interface TextureEvalSettings {
+  /** Held-out maps to invert: the first N of the dataset (default 500; fewer when the split is smaller). */
+  heldout: number;
+  /** Random samples per model for the detection rate (default 100). */
+  samples: number;
+  /** Samples per model in the grids (default 16). */
+  gridSamples: number;
+  /** Adam steps per map (default 100). */
+  steps: number;
+  /** Adam's peak learning rate; cosine decay to 0 over the steps (default 0.1). */
+  learningRate: number;
+  /** λ of the prior λ·mean(z²) (default 0.01). */
+  prior: number;
+  /** Maps fitted together (default 8; each map's latent is its own, so this changes speed only). */
+  batchSize: number;
+  /** Fraction of each map's seen texels withheld from the fit (default 0.2). */
+  withheldFraction: number;
+  /** Seed of the withheld texels and of the samples (default 1). */
+  seed: number;
+}
+
+export const DEFAULT_TEXTURE_EVAL: TextureEvalSettings = {
+  heldout: 500, samples: 100, gridSamples: 16, steps: 100, learningRate: 0.1, prior: 0.01, batchSize: 8,
+  withheldFraction: 0.2, seed: 1,
+};
+
+export interface TextureEvalProgress {
+  phase: 'inversion' | 'detection';
+  /** Model name (or MEAN_MAP). */
+  model: string;
+  done: number;
+  total: number;
+}
+
+export interface TextureEvalOptions extends Partial<TextureEvalSettings> {
+  /**
+   * The maps to invert: a dataset opened with `split: 'heldout'` (and `fill: 'none'`; unseen texels are not
+   * used either way). Its resolution is the comparison resolution; its `mean` is the reference map.
+   */
+  dataset: UvDataset;
+  /** The models by name, e.g. `{ gan, pca }`. Outputs at another resolution are resampled bilinearly. */
+  models: Record<string, TextureModel>;
+  /**
+   * The head the samples are rendered on and the detector (the fitter's). Without the head: no renders, so no
+   * detection part and no grids; without the detector: no detection part.
+   */
+  faceModel?: FaceModel;
+  detector?: Detector;
+  /** Which parts to run (default all). */
+  parts?: { inversion?: boolean; detection?: boolean; grids?: boolean };
+  onProgress?: (p: TextureEvalProgress) => void;
+}
+
+/** Mean and median over maps of a per-map error. */
+export interface ErrorStats {
+  mean: number;
+  median: number;
+  /** Maps that had texels in this set. */
+  maps: number;
+}
+
+export interface InversionResult {
+  /** MAE (8-bit units) on the seen texels the fit used. */
+  fitted: ErrorStats;
+  /** MAE (8-bit units) on the seen texels withheld from the fit. */
+  withheld: ErrorStats;
+  /** Mean of z² over the fitted latents (1 for a typical N(0, I) draw); absent for the mean map. */
+  meanZ2?: number;
+  seconds: number;
+}
+
+export interface DetectionResult {
+  /** Renders given to the detector. */
+  n: number;
+  detected: number;
+  /** detected / n. */
+  rate: number;
+  /** Score of the largest detected face per render, 0 when none. */
+  scores: number[];
+  /** Mean of `scores` (undetected renders count 0). */
+  meanScore: number;
+  seconds: number;
+}
+
+export interface TextureEvalReport {
+  format: 'ganfit-texture-eval';
+  version: 1;
+  dataset: {
+    dir: string;
+    /** The comparison resolution (the dataset as opened). */
+    resolution: number;
+    /** Items in the dataset as opened, and whether all of them are in the held-out split. */
+    items: number;
+    heldoutOnly: boolean;
+  };
+  settings: TextureEvalSettings & { seenThreshold: number };
+  models: Record<string, { latentSize: number; resolution: number }>;
+  inversion?: {
+    maps: number;
+    ids: string[];
+    /** Per model and for MEAN_MAP. */
+    results: Record<string, InversionResult>;
+    /** Per-map errors (8-bit units, NaN → null when a map had no texel in the set), in `ids` order. */
+    perMap: Record<string, { fitted: (number | null)[]; withheld: (number | null)[] }>;
+  };
+  detection?: {
+    render: { size: number; camera: typeof PREVIEW_CAMERA; light: typeof PREVIEW_LIGHT; head: 'mean shape, neutral expression' };
+    /** Per model and for MEAN_MAP (one render). */
+    results: Record<string, DetectionResult>;
+  };
+  seconds: number;
+}
+
+export interface TextureEvalGrid {
+  /** `<model>-uv` (maps, resampled to the comparison resolution) or `<model>-render` (frontal renders). */
+  name: string;
+  image: RgbImage;
+}
+
+export interface TextureEvalOutput {
+  report: TextureEvalReport;
+  grids: TextureEvalGrid[];
+}
+
+/** 32-bit seed for one map's withheld texels, from the run seed and the map's id (stable as the set grows). */
+function mapSeed(seed: number, id: string): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+function stats(values: number[]): ErrorStats {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return { mean: NaN, median: NaN, maps: 0 };
+  const mid = v.length >> 1;
+  return {
+    mean: v.reduce((a, b) => a + b, 0) / v.length,
+    median: v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2,
+    maps: v.length,
+  };
+}
+
+/** One batch of held-out maps prepared for fitting: targets in [0, 1] and the two texel sets. */
+interface PreparedBatch {
+  ids: string[];
+  target: tf.Tensor4D;
+  /** Fit-set weights [B, R, R, 1]: 1 / (3·n_fit(b)) on fitted texels, 0 elsewhere (so Σ w·|d| = per-map MAE sum). */
+  fitWeight: tf.Tensor4D;
+  heldWeight: tf.Tensor4D;
+  nFit: number[];
+  nHeld: number[];
+}
+
+async function prepareBatch(dataset: UvDataset, indices: number[], fraction: number, seed: number): Promise<PreparedBatch> {
+  const { images, masks, ids } = await dataset.load(indices);
+  const m = masks.dataSync();
+  masks.dispose();
+  const target = tf.tidy(() => tf.add(tf.mul(images, 0.5), 0.5) as tf.Tensor4D);
+  images.dispose();
+  const texels = dataset.resolution * dataset.resolution;
+  const fit = new Float32Array(m.length);
+  const held = new Float32Array(m.length);
+  const nFit: number[] = [];
+  const nHeld: number[] = [];
+  ids.forEach((id, b) => {
+    const rng = new Rng(mapSeed(seed, id));
+    let f = 0, h = 0;
+    for (let i = b * texels; i < (b + 1) * texels; i++) {
+      const u = rng.next(); // drawn for every texel, so a texel's set does not depend on the other masks
+      if (m[i]! < SEEN_THRESHOLD) continue;
+      if (u < fraction) { held[i] = 1; h++; } else { fit[i] = 1; f++; }
+    }
+    for (let i = b * texels; i < (b + 1) * texels; i++) {
+      if (fit[i]) fit[i] = 1 / (3 * f);
+      if (held[i]) held[i] = 1 / (3 * h);
+    }
+    nFit.push(f);
+    nHeld.push(h);
+  });
+  const shape: [number, number, number, number] = [ids.length, dataset.resolution, dataset.resolution, 1];
+  return { ids, target, fitWeight: tf.tensor4d(fit, shape), heldWeight: tf.tensor4d(held, shape), nFit, nHeld };
+}
+
+function disposeBatch(b: PreparedBatch): void {
+  tf.dispose([b.target, b.fitWeight, b.heldWeight]);
+}
+
+/** Per-map MAE in 8-bit units of `maps` against the batch on both texel sets (NaN where a set is empty). */
+function batchErrors(maps: tf.Tensor4D, b: PreparedBatch): { fitted: number[]; withheld: number[] } {
+  const [f, h] = tf.tidy(() => {
+    const d = tf.abs(tf.sub(maps, b.target));
+    return [tf.sum(tf.mul(d, b.fitWeight), [1, 2, 3]), tf.sum(tf.mul(d, b.heldWeight), [1, 2, 3])];
+  });
+  const fv = Array.from(f!.dataSync() as Float32Array, (v, i) => (b.nFit[i]! > 0 ? 255 * v : NaN));
+  const hv = Array.from(h!.dataSync() as Float32Array, (v, i) => (b.nHeld[i]! > 0 ? 255 * v : NaN));
+  tf.dispose([f!, h!]);
+  return { fitted: fv, withheld: hv };
+}
+
+/**
+ * Fit one latent per map of the batch: Adam (β 0.9, 0.999) from z = 0, learning rate `lr`·½(1 + cos(π·t/T)),
+ * loss Σ_b MAE_fit(b) + λ·Σ_b mean(z_b²). Returns the latents [B, D] (the caller disposes them).
+ */
+function invertBatch(model: TextureModel, b: PreparedBatch, s: TextureEvalSettings, r: number, onStep: () => void): tf.Tensor2D {
+  const B = b.ids.length;
+  const D = model.latentSize;
+  const loss = (z: tf.Tensor): tf.Scalar => tf.tidy(() => {
+    const maps = resampleBilinear(model.generate(z as tf.Tensor2D), r);
+    const data = tf.sum(tf.mul(tf.abs(tf.sub(maps, b.target)), b.fitWeight));
+    return tf.add(data, tf.mul(tf.sum(tf.square(z)), s.prior / D)) as tf.Scalar;
+  });
+  const grad = tf.grad(loss);
+  let z = tf.zeros([B, D]) as tf.Tensor2D;
+  let m = tf.zeros([B, D]);
+  let v = tf.zeros([B, D]);
+  const b1 = 0.9, b2 = 0.999, eps = 1e-8;
+  for (let t = 1; t <= s.steps; t++) {
+    const lr = s.learningRate * 0.5 * (1 + Math.cos((Math.PI * (t - 1)) / s.steps));
+    const g = grad(z);
+    const next = tf.tidy(() => {
+      const m2 = tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1));
+      const v2 = tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2));
+      const step = tf.div(tf.div(m2, 1 - b1 ** t), tf.add(tf.sqrt(tf.div(v2, 1 - b2 ** t)), eps));
+      return [tf.sub(z, tf.mul(step, lr)), m2, v2] as [tf.Tensor2D, tf.Tensor, tf.Tensor];
+    });
+    tf.dispose([g, z, m, v]);
+    [z, m, v] = next;
+    onStep();
+  }
+  tf.dispose([m, v]);
+  return z;
+}
+
+/** Tile equally sized RGB images into a grid, `cols` wide, row by row. */
+export function tileImages(images: readonly Uint8Array[], size: number, cols: number): RgbImage {
+  const rows = Math.ceil(images.length / cols);
+  const width = cols * size, height = rows * size;
+  const data = new Uint8Array(width * height * 3);
+  images.forEach((img, k) => {
+    const x0 = (k % cols) * size, y0 = Math.floor(k / cols) * size;
+    for (let y = 0; y < size; y++) data.set(img.subarray(y * size * 3, (y + 1) * size * 3), ((y0 + y) * width + x0) * 3);
+  });
+  return { width, height, data };
+}
+
+/** Maps (R·R·3 bytes at resolution `from`) resampled to `to` (forward only), as bytes. */
+function resampleBytes(maps: readonly Uint8Array[], from: number, to: number): Uint8Array[] {
+  if (from === to || maps.length === 0) return [...maps];
+  const out = tf.tidy(() => {
+    const x = tf.div(tf.tensor4d(Uint8Array.from(maps.flatMap((m) => Array.from(m))), [maps.length, from, from, 3], 'float32'), 255) as tf.Tensor4D;
+    return tf.round(tf.mul(resampleBilinear(x, to), 255));
+  });
+  const v = out.dataSync();
+  out.dispose();
+  const px = to * to * 3;
+  return maps.map((_, k) => Uint8Array.from(v.subarray(k * px, (k + 1) * px)));
+}
+
+/** Run the evaluation (see the module comment). Long: reports progress through `onProgress`. */
+export async function evaluateTextureModels(options: TextureEvalOptions): Promise<TextureEvalOutput> {
+  const t0 = performance.now();
+  const { dataset, models } = options;
+  const s: TextureEvalSettings = { ...DEFAULT_TEXTURE_EVAL };
+  for (const key of Object.keys(DEFAULT_TEXTURE_EVAL) as (keyof TextureEvalSettings)[]) {
+    const v = options[key];
+    if (v !== undefined) s[key] = v;
+  }
+  if (MEAN_MAP in models) throw new Error(`evaluateTextureModels: '${MEAN_MAP}' is reserved for the dataset's mean map`);
+  if (!(s.steps >= 1 && s.batchSize >= 1 && s.withheldFraction > 0 && s.withheldFraction < 1)) {
+    throw new Error('evaluateTextureModels: need steps ≥ 1, batchSize ≥ 1 and 0 < withheldFraction < 1');
+  }
+  const names = Object.keys(models);
+  const R = dataset.resolution;
+  const parts = { inversion: true, detection: true, grids: true, ...options.parts };
+  const progress = options.onProgress ?? (() => undefined);
+  const report: TextureEvalReport = {
+    format: 'ganfit-texture-eval', version: 1,
+    dataset: { dir: dataset.dir, resolution: R, items: dataset.size, heldoutOnly: dataset.index.items.every((it) => isHeldOut(it.id)) },
+    settings: { ...s, seenThreshold: SEEN_THRESHOLD },
+    models: Object.fromEntries(names.map((n) => [n, { latentSize: models[n]!.latentSize, resolution: models[n]!.resolution }])),
+    seconds: 0,
+  };
+  const grids: TextureEvalGrid[] = [];
+  const meanBytes = Uint8Array.from(dataset.mean, (v) => Math.round(255 * v));
+
+  // (a) Inversion.
+  if (parts.inversion && s.heldout > 0) {
+    const n = Math.min(s.heldout, dataset.size);
+    const batches: number[][] = [];
+    for (let i = 0; i < n; i += s.batchSize) batches.push(Array.from({ length: Math.min(s.batchSize, n - i) }, (_, k) => i + k));
+    const ids: string[] = [];
+    const perMap: Record<string, { fitted: number[]; withheld: number[] }> = {};
+    const seconds: Record<string, number> = {};
+    const z2: Record<string, number> = {};
+    for (const name of [...names, MEAN_MAP]) {
+      perMap[name] = { fitted: [], withheld: [] };
+      seconds[name] = 0;
+      z2[name] = 0;
+    }
+    const meanMap = tf.tensor4d(dataset.mean, [1, R, R, 3]);
+    const total = batches.length * names.length * s.steps;
+    let done = 0;
+    try {
+      for (const idx of batches) {
+        const batch = await prepareBatch(dataset, idx, s.withheldFraction, s.seed);
+        try {
+          ids.push(...batch.ids);
+          const mean = batchErrors(meanMap, batch);
+          perMap[MEAN_MAP]!.fitted.push(...mean.fitted);
+          perMap[MEAN_MAP]!.withheld.push(...mean.withheld);
+          for (const name of names) {
+            const model = models[name]!;
+            const start = performance.now();
+            const z = invertBatch(model, batch, s, R, () => progress({ phase: 'inversion', model: name, done: ++done, total }));
+            const maps = tf.tidy(() => resampleBilinear(model.generate(z), R));
+            const e = batchErrors(maps, batch);
+            const zz = tf.tidy(() => tf.sum(tf.mean(tf.square(z), 1)));
+            z2[name]! += zz.dataSync()[0]!;
+            tf.dispose([z, maps, zz]);
+            seconds[name]! += (performance.now() - start) / 1000;
+            perMap[name]!.fitted.push(...e.fitted);
+            perMap[name]!.withheld.push(...e.withheld);
+          }
+        } finally {
+          disposeBatch(batch);
+        }
+      }
+    } finally {
+      meanMap.dispose();
+    }
+    const results: Record<string, InversionResult> = {};
+    for (const name of [...names, MEAN_MAP]) {
+      results[name] = { fitted: stats(perMap[name]!.fitted), withheld: stats(perMap[name]!.withheld), seconds: seconds[name]! };
+      if (name !== MEAN_MAP) results[name]!.meanZ2 = z2[name]! / n;
+    }
+    const nullable = (a: number[]) => a.map((v) => (Number.isFinite(v) ? v : null));
+    report.inversion = {
+      maps: n, ids, results,
+      perMap: Object.fromEntries(Object.entries(perMap).map(([k, v]) => [k, { fitted: nullable(v.fitted), withheld: nullable(v.withheld) }])),
+    };
+  }
+
+  // (b) Detection and (c) grids share the samples and the renderer.
+  const detect = parts.detection && s.samples > 0 && !!options.detector && !!options.faceModel;
+  const grid = parts.grids && s.gridSamples > 0 && !!options.faceModel;
+  if (options.faceModel && (detect || grid)) {
+    const preview = createFrontalPreview(options.faceModel);
+    try {
+      const results: Record<string, DetectionResult> = {};
+      const total = (detect ? s.samples : 0) * names.length + (detect ? 1 : 0);
+      let done = 0;
+      const detectOne = async (image: Uint8Array): Promise<number> => {
+        const faces = await options.detector!.detect({ width: preview.width, height: preview.height, data: image });
+        return faces.length > 0 ? faces[0]!.score : 0;
+      };
+      for (const name of names) {
+        const model = models[name]!;
+        const start = performance.now();
+        const count = Math.max(detect ? s.samples : 0, grid ? s.gridSamples : 0);
+        const sampled = sampleTextures(model, count, s.seed);
+        const renders: Uint8Array[] = [];
+        const scores: number[] = [];
+        for (let k = 0; k < count; k++) {
+          const needed = (detect && k < s.samples) || (grid && k < s.gridSamples);
+          if (!needed) continue;
+          const image = preview.render(sampled.maps[k]!, sampled.resolution);
+          if (grid && k < s.gridSamples) renders.push(image);
+          if (detect && k < s.samples) {
+            scores.push(await detectOne(image));
+            progress({ phase: 'detection', model: name, done: ++done, total });
+          }
+        }
+        if (detect) {
+          const detected = scores.filter((v) => v > 0).length;
+          results[name] = {
+            n: scores.length, detected, rate: detected / scores.length, scores,
+            meanScore: scores.reduce((a, b) => a + b, 0) / scores.length, seconds: (performance.now() - start) / 1000,
+          };
+        }
+        if (grid) {
+          const cols = Math.ceil(Math.sqrt(s.gridSamples));
+          const uv = resampleBytes(sampled.maps.slice(0, s.gridSamples), sampled.resolution, R);
+          grids.push({ name: `${name}-uv`, image: tileImages(uv, R, cols) });
+          grids.push({ name: `${name}-render`, image: tileImages(renders, PREVIEW_SIZE, cols) });
+        }
+      }
+      if (detect) {
+        const start = performance.now();
+        const score = await detectOne(preview.render(meanBytes, R));
+        progress({ phase: 'detection', model: MEAN_MAP, done: ++done, total });
+        results[MEAN_MAP] = {
+          n: 1, detected: score > 0 ? 1 : 0, rate: score > 0 ? 1 : 0, scores: [score], meanScore: score, seconds: (performance.now() - start) / 1000,
+        };
+        report.detection = {
+          render: { size: PREVIEW_SIZE, camera: PREVIEW_CAMERA, light: PREVIEW_LIGHT, head: 'mean shape, neutral expression' },
+          results,
+        };
+      }
+    } finally {
+      preview.dispose();
+    }
+  }
+  report.seconds = (performance.now() - t0) / 1000;
+  return { report, grids };
+}
