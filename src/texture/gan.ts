@@ -127,6 +127,12 @@ function pixelNorm(x: tf.Tensor): tf.Tensor {
 export interface ConstParams {
   eff: ParamMap;
   flipped: ParamMap;
+  /**
+   * Levels (from 4²) whose features reach the output. The levels above, whose toRGB weights and biases are all
+   * zero (those added by `growGenerator` and not trained since), only upsample the RGB sum: their
+   * convolutions are skipped, with the same result.
+   */
+  activeLevels: number;
 }
 
 export function prepareConstParams(config: GeneratorConfig, params: ParamMap): ConstParams {
@@ -138,7 +144,11 @@ export function prepareConstParams(config: GeneratorConfig, params: ParamMap): C
     eff[s.name] = tf.tidy(() => (s.scale === 1 ? tf.clone(t) : tf.mul(t, s.scale)));
     if (s.name.endsWith('/w') && s.shape.length === 4) flipped[s.name] = flipFilter(eff[s.name] as tf.Tensor4D);
   }
-  return { eff, flipped };
+  const res = levels(config);
+  let activeLevels = res.length;
+  const isZero = (name: string): boolean => (params[name]!.dataSync() as Float32Array).every((v) => v === 0);
+  while (activeLevels > 1 && isZero(`r${res[activeLevels - 1]}/rgb/w`) && isZero(`r${res[activeLevels - 1]}/rgb/b`)) activeLevels--;
+  return { eff, flipped, activeLevels };
 }
 
 /**
@@ -174,7 +184,13 @@ export function generatorForward(config: GeneratorConfig, params: ParamMap | Con
     let h: tf.Tensor = tf.add(tf.matMul(zn, get('dense/w') as tf.Tensor2D), get('dense/b'));
     h = pixelNorm(tf.leakyRelu(tf.reshape(h, [b, 4, 4, ch[0]!]), 0.2));
     let rgb: tf.Tensor4D | null = null;
-    for (const r of res) {
+    const active = constant ? (params as ConstParams).activeLevels : res.length;
+    for (const [level, r] of res.entries()) {
+      if (level >= active) {
+        rgb = bilinearUp2(rgb!);
+        if (r === config.baseResolution) rgb = tf.add(rgb, get('base')) as tf.Tensor4D;
+        continue;
+      }
       if (r > 4) h = upsample2(h as tf.Tensor4D);
       h = layer(h as tf.Tensor4D, `r${r}/conv`, true);
       if (r <= config.pixelNormMaxRes) h = pixelNorm(h);

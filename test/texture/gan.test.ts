@@ -185,6 +185,14 @@ test('growGenerator: the grown maps are the original ones upsampled bilinearly Ã
     const expected = tf.image.resizeBilinear(tf.image.resizeBilinear(small, [32, 32], false, true), [64, 64], false, true);
     assert.ok(tf.max(tf.abs(tf.sub(big, expected))).dataSync()[0]! < 1e-4);
   });
+  // A loaded grown generator skips the untrained levels' convolutions: same maps.
+  const loaded = makeTextureGenerator(grown.config, Object.fromEntries(Object.entries(grown.params).map(([k, v]) => [k, tf.clone(v)])));
+  tf.tidy(() => {
+    const z = tf.tensor2d(new Rng(7).normals(2 * tiny.latentSize), [2, tiny.latentSize]);
+    const diff = tf.max(tf.abs(tf.sub(loaded.forward(z), generatorForward(grown.config, grown.params, z)))).dataSync()[0]!;
+    assert.ok(diff < 1e-4, `skipped levels change the maps by ${diff}`);
+  });
+  loaded.dispose();
   tf.dispose([...Object.values(params), ...Object.values(grown.params)]);
   assert.equal(tf.memory().numTensors, before);
 });
