@@ -6,7 +6,8 @@
  *                       stats: { mean, coverage }, layout? }
  *   uv/<id>.png       RGB, R×R, 8-bit sRGB, the model's UV layout (row 0 = top of the map = v near 1; conventions.md)
  *   mask/<id>.png     single channel, R×R, 255 = texel observed in the photo, 0 = not observed (soft values allowed)
- *   stats/mean.png    RGB: per-texel mean of the observed values (global mean colour where never observed)
+ *   stats/mean.png    RGB: per-texel mean of the observed values (global mean colour where never observed), over
+ *                     the training split (items not `isHeldOut`)
  *   stats/coverage.png single channel: fraction of items observing each texel (255 = all)
  *
  * The builder writes samples with `writeUvSample` and closes the set with `finalizeIndex`, which also writes the
@@ -145,7 +146,10 @@ export async function finalizeIndex(dir: string, options: FinalizeOptions): Prom
     if (ids.has(it.id)) throw new Error(`finalizeIndex: duplicate id '${it.id}'`);
     ids.add(it.id);
   }
-  await computeStats(dir, items, options.resolution);
+  // Stats from the training split only: the models start from them, and the evaluation's mean-map reference
+  // must not have seen the held-out maps.
+  const train = items.filter((it) => !isHeldOut(it.id));
+  await computeStats(dir, train.length > 0 ? train : items, options.resolution);
   const index: UvDatasetIndex = {
     format: UV_DATASET_FORMAT,
     version: UV_DATASET_VERSION,
