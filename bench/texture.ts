@@ -13,7 +13,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tf, initEngine } from '../src/engine/index.js';
 import {
-  DEFAULT_GENERATOR, generatorFlops, generatorParamSpecs, initParams, makeTextureGenerator,
+  DEFAULT_GENERATOR, generatorFlops, generatorParamSpecs, initParams, loadTextureGenerator, makeTextureGenerator,
 } from '../src/texture/gan.js';
 import { Rng } from '../src/texture/random.js';
 import { writeProceduralUvDataset } from '../src/training/gan/procedural.js';
@@ -60,9 +60,12 @@ export async function benchTexture(options: { trainSteps?: number; log?: (line: 
   const log = options.log ?? (() => {});
   await initEngine();
   // Generator, the fitting path (constant weights, gradient to the latent only).
-  const cfg = DEFAULT_GENERATOR;
+  // The shipped weights when present (their untrained top levels are skipped, as in the fitting loop), else a
+  // random generator of the same architecture (every level computed).
+  const shipped = await loadTextureGenerator().catch(() => null);
+  const cfg = shipped?.config ?? DEFAULT_GENERATOR;
   const specs = generatorParamSpecs(cfg);
-  const gen = makeTextureGenerator(cfg, initParams(specs, new Rng(1), false));
+  const gen = shipped ?? makeTextureGenerator(cfg, initParams(specs, new Rng(1), false));
   const z = tf.tensor2d(new Rng(2).normals(cfg.latentSize), [1, cfg.latentSize]);
   const forwardMs = timeIt(9, () => tf.tidy(() => { gen.forward(z).dataSync(); }));
   const grad = tf.grad((t: tf.Tensor) => tf.mean(tf.square(gen.forward(t as tf.Tensor2D))));
@@ -70,7 +73,7 @@ export async function benchTexture(options: { trainSteps?: number; log?: (line: 
   gen.dispose();
   z.dispose();
   const generator = {
-    config: `${cfg.resolution}² latent ${cfg.latentSize} channels ${cfg.channels.join('/')}`,
+    config: `${shipped ? 'shipped weights' : 'random weights'}, ${cfg.resolution}² latent ${cfg.latentSize} channels ${cfg.channels.join('/')}`,
     gflopForward: +(generatorFlops(cfg) / 1e9).toFixed(3),
     params: specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0),
     forwardMs, forwardBackwardLatentMs,
