@@ -1,8 +1,9 @@
 /**
  * Quality of the texture models (docs/texture-gan.md, "Evaluation"), three measurements:
  *
- * (a) Inversion on held-out UV maps. For each map, each model's latent z is optimised (Adam from z = 0, the
- *     same steps, learning rate schedule and prior for every model) so that G(z), resampled bilinearly to the
+ * (a) Inversion on held-out UV maps. For each map, each model's latent z is optimised (Adam from z = 0, or from
+ *     a seeded random direction for a GAN whose maps depend on z's direction only; the same steps and learning
+ *     rate schedule for every model) so that G(z), resampled bilinearly to the
  *     dataset's resolution, matches the texels the photo saw (mask ≥ 0.99: not mirrored, not filled) under an
  *     L1 loss plus λ·mean(z²). A seeded random part of the seen texels (default 20 %) is withheld from the fit;
  *     the mean absolute error in 8-bit units is reported on the fitted and on the withheld texels, and the same
@@ -231,19 +232,25 @@ function batchErrors(maps: tf.Tensor4D, b: PreparedBatch): { fitted: number[]; w
 }
 
 /**
- * Fit one latent per map of the batch: Adam (β 0.9, 0.999) from z = 0, learning rate `lr`·½(1 + cos(π·t/T)),
- * loss Σ_b MAE_fit(b) + λ·Σ_b mean(z_b²). Returns the latents [B, D] (the caller disposes them).
+ * Fit one latent per map of the batch: Adam (β 0.9, 0.999), learning rate `lr`·½(1 + cos(π·t/T)), loss
+ * Σ_b MAE_fit(b) + prior. A model with a linear latent (PCA) starts at z = 0 with the prior λ·mean(z_b²); one
+ * whose maps depend on z's direction only (`directionalLatent`, the GAN) starts at a seeded N(0, I) draw (the
+ * same for every model of that kind) with the prior λ·(mean(z_b²) − 1)², which keeps |z| where a step of `lr`
+ * is a small turn. Returns the latents [B, D] (the caller disposes them).
  */
-function invertBatch(model: TextureModel, b: PreparedBatch, s: TextureEvalSettings, r: number, onStep: () => void): tf.Tensor2D {
+function invertBatch(model: TextureModel, b: PreparedBatch, s: TextureEvalSettings, r: number, batchIndex: number, onStep: () => void): tf.Tensor2D {
   const B = b.ids.length;
   const D = model.latentSize;
+  const directional = model.directionalLatent === true;
   const loss = (z: tf.Tensor): tf.Scalar => tf.tidy(() => {
     const maps = resampleBilinear(model.generate(z as tf.Tensor2D), r);
     const data = tf.sum(tf.mul(tf.abs(tf.sub(maps, b.target)), b.fitWeight));
-    return tf.add(data, tf.mul(tf.sum(tf.square(z)), s.prior / D)) as tf.Scalar;
+    const meanSquare = tf.mean(tf.square(z), 1);
+    const prior = directional ? tf.sum(tf.square(tf.sub(meanSquare, 1))) : tf.sum(meanSquare);
+    return tf.add(data, tf.mul(prior, s.prior)) as tf.Scalar;
   });
   const grad = tf.grad(loss);
-  let z = tf.zeros([B, D]) as tf.Tensor2D;
+  let z = (directional ? tf.tensor2d(new Rng(s.seed * 7919 + batchIndex).normals(B * D), [B, D]) : tf.zeros([B, D])) as tf.Tensor2D;
   let m = tf.zeros([B, D]);
   let v = tf.zeros([B, D]);
   const b1 = 0.9, b2 = 0.999, eps = 1e-8;
@@ -334,7 +341,7 @@ export async function evaluateTextureModels(options: TextureEvalOptions): Promis
     const total = batches.length * names.length * s.steps;
     let done = 0;
     try {
-      for (const idx of batches) {
+      for (const [batchIndex, idx] of batches.entries()) {
         const batch = await prepareBatch(dataset, idx, s.withheldFraction, s.seed);
         try {
           ids.push(...batch.ids);
@@ -344,7 +351,7 @@ export async function evaluateTextureModels(options: TextureEvalOptions): Promis
           for (const name of names) {
             const model = models[name]!;
             const start = performance.now();
-            const z = invertBatch(model, batch, s, R, () => progress({ phase: 'inversion', model: name, done: ++done, total }));
+            const z = invertBatch(model, batch, s, R, batchIndex, () => progress({ phase: 'inversion', model: name, done: ++done, total }));
             const maps = tf.tidy(() => resampleBilinear(model.generate(z), R));
             const e = batchErrors(maps, batch);
             const zz = tf.tidy(() => tf.sum(tf.mean(tf.square(z), 1)));

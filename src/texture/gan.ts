@@ -56,6 +56,11 @@ export const DEFAULT_TRAINED_LEVELS = 5;
 export interface TextureModel {
   readonly latentSize: number;
   readonly resolution: number;
+  /**
+   * True when the map depends on z's direction only (the GAN pixel-normalises its input): a latent fit then
+   * starts from a random direction, not from z = 0 where that normalisation is singular.
+   */
+  readonly directionalLatent?: boolean;
   generate(latent: tf.Tensor2D): tf.Tensor4D;
   dispose(): void;
 }
@@ -323,7 +328,7 @@ export interface TextureGenerator extends TextureModel {
 export function makeTextureGenerator(config: GeneratorConfig, params: ParamMap, info?: Record<string, unknown>): TextureGenerator {
   const prepared = prepareConstParams(config, params);
   const g: TextureGenerator = {
-    config, params, latentSize: config.latentSize, resolution: config.resolution,
+    config, params, latentSize: config.latentSize, resolution: config.resolution, directionalLatent: true,
     forward: (z) => generatorForward(config, prepared, z),
     generate: (z) => tf.tidy(() => tf.clipByValue(tf.add(tf.mul(generatorForward(config, prepared, z), 0.5), 0.5), 0, 1) as tf.Tensor4D),
     dispose: () => {
