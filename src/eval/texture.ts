@@ -1,9 +1,10 @@
 /**
  * Quality of the texture models (docs/texture-gan.md, "Evaluation"), three measurements:
  *
- * (a) Inversion on held-out UV maps. For each map, each model's latent z is optimised (Adam from z = 0, or from
- *     a seeded random direction for a GAN whose maps depend on z's direction only; the same steps and learning
- *     rate schedule for every model) so that G(z), resampled bilinearly to the
+ * (a) Inversion on held-out UV maps. For each map, each model's latent z is optimised (Adam from the model's
+ *     encoder applied to the fitted texels where it has one, else from z = 0, or from a seeded random direction
+ *     for a GAN whose maps depend on z's direction only; the same steps and learning rate schedule for every
+ *     model) so that G(z), resampled bilinearly to the
  *     dataset's resolution, matches the texels the photo saw (mask ≥ 0.99: not mirrored, not filled) under an
  *     L1 loss plus λ·mean(z²). A seeded random part of the seen texels (default 20 %) is withheld from the fit;
  *     the mean absolute error in 8-bit units is reported on the fitted and on the withheld texels, and the same
@@ -128,7 +129,8 @@ export interface TextureEvalReport {
     heldoutOnly: boolean;
   };
   settings: TextureEvalSettings & { seenThreshold: number };
-  models: Record<string, { latentSize: number; resolution: number }>;
+  /** Each model's size and where its latent fits start (`initialLatent`). */
+  models: Record<string, { latentSize: number; resolution: number; start: FitStart }>;
   inversion?: {
     maps: number;
     ids: string[];
@@ -231,6 +233,30 @@ function batchErrors(maps: tf.Tensor4D, b: PreparedBatch): { fitted: number[]; w
   return { fitted: fv, withheld: hv };
 }
 
+export type FitStart = 'encoder' | 'random direction' | 'zero';
+
+function fitStart(model: TextureModel): FitStart {
+  return model.encode ? 'encoder' : model.directionalLatent ? 'random direction' : 'zero';
+}
+
+/**
+ * Where a fit starts: the model's encoder applied to the fitted texels when it has one (rescaled to mean(z²) = 1
+ * for a directional latent, which leaves its maps unchanged and puts it where the prior is flat), else a seeded
+ * N(0, I) draw for a directional latent, else z = 0.
+ */
+function initialLatent(model: TextureModel, b: PreparedBatch, seed: number): tf.Tensor2D {
+  const B = b.ids.length;
+  const D = model.latentSize;
+  const directional = model.directionalLatent === true;
+  if (model.encode) {
+    return tf.tidy(() => {
+      const z = model.encode!(b.target, tf.cast(tf.greater(b.fitWeight, 0), 'float32') as tf.Tensor4D);
+      return (directional ? tf.mul(z, tf.rsqrt(tf.add(tf.mean(tf.square(z), 1, true), 1e-8))) : z) as tf.Tensor2D;
+    });
+  }
+  return (directional ? tf.tensor2d(new Rng(seed).normals(B * D), [B, D]) : tf.zeros([B, D])) as tf.Tensor2D;
+}
+
 /**
  * Fit one latent per map of the batch: Adam (β 0.9, 0.999), learning rate `lr`·½(1 + cos(π·t/T)), loss
  * Σ_b MAE_fit(b) + prior. A model with a linear latent (PCA) starts at z = 0 with the prior λ·mean(z_b²); one
@@ -250,7 +276,7 @@ function invertBatch(model: TextureModel, b: PreparedBatch, s: TextureEvalSettin
     return tf.add(data, tf.mul(prior, s.prior)) as tf.Scalar;
   });
   const grad = tf.grad(loss);
-  let z = (directional ? tf.tensor2d(new Rng(s.seed * 7919 + batchIndex).normals(B * D), [B, D]) : tf.zeros([B, D])) as tf.Tensor2D;
+  let z = initialLatent(model, b, s.seed * 7919 + batchIndex);
   let m = tf.zeros([B, D]);
   let v = tf.zeros([B, D]);
   const b1 = 0.9, b2 = 0.999, eps = 1e-8;
@@ -317,7 +343,7 @@ export async function evaluateTextureModels(options: TextureEvalOptions): Promis
     format: 'ganfit-texture-eval', version: 1,
     dataset: { dir: dataset.dir, resolution: R, items: dataset.size, heldoutOnly: dataset.index.items.every((it) => isHeldOut(it.id)) },
     settings: { ...s, seenThreshold: SEEN_THRESHOLD },
-    models: Object.fromEntries(names.map((n) => [n, { latentSize: models[n]!.latentSize, resolution: models[n]!.resolution }])),
+    models: Object.fromEntries(names.map((n) => [n, { latentSize: models[n]!.latentSize, resolution: models[n]!.resolution, start: fitStart(models[n]!) }])),
     seconds: 0,
   };
   const grids: TextureEvalGrid[] = [];

@@ -19,13 +19,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tf } from '../engine/index.js';
 import { Rng } from './random.js';
-import { bilinearUp2, convBiasActConst, convSame, flipFilter, upsample2 } from './ops.js';
+import { discriminatorForward, discriminatorParamSpecs, type DiscriminatorConfig } from './discriminator.js';
+import { bilinearUp2, convBiasActConst, convSame, dense, downsampleTo, flipFilter, matMulConst, transposeMatrix, upsample2 } from './ops.js';
 
 export interface GeneratorConfig {
   latentSize: number;
   /** Output resolution R (a power of two ≥ 8). */
   resolution: number;
-  /** Feature channels per level, from 4×4 up to R×R (log2(R) − 1 entries). */
+  /**
+   * Feature channels per level, from 4×4 up to R×R (log2(R) − 1 entries). Trailing zeros mark levels without
+   * layers: there the RGB sum is only upsampled bilinearly (plus the base map and linear path at their level).
+   */
   channels: number[];
   /** Pixel-normalise features at resolutions up to this one (cheap at low resolution, costly at high). */
   pixelNormMaxRes: number;
@@ -34,23 +38,32 @@ export interface GeneratorConfig {
    * dataset's mean map), so the layers learn departures from the mean face rather than the face itself.
    */
   baseResolution?: number;
+  /**
+   * A linear path at this level (which must be `baseResolution`): base + W·z, W [D, r·r·3], on the raw latent
+   * (not pixel-normalised, so it can scale), added to the convolutional layers' RGB sum. The trainer starts W
+   * at the training split's PCA basis (σ-scaled) and the base at its mean, so the untrained generator is the
+   * PCA model and the adversarially trained layers learn what a linear model cannot (docs/texture-gan.md).
+   */
+  linearResolution?: number;
 }
 
 /**
- * The shipped generator's architecture: 128-d latent, 256×256 output. Its 64² core (the first five levels) is
- * what the default training preset trains; the 128² and 256² levels are added by `growGenerator` when the
- * weights are exported (docs/texture-gan.md, "Architecture"). ~0.5 M parameters.
+ * The shipped generator's architecture: 128-d latent, 256×256 output. A 64² convolutional core (channels
+ * 128 … 8) plus a linear path base + W·z at 128², upsampled bilinearly to 256² (the two top levels have no
+ * layers). The default training preset trains the first six levels (to 128²); `growGenerator` adds the 256²
+ * level at export (docs/texture-gan.md, "Architecture"). ~6.8 M parameters, 6.3 M of them the linear path.
  */
 export const DEFAULT_GENERATOR: GeneratorConfig = {
   latentSize: 128,
   resolution: 256,
-  channels: [128, 64, 32, 16, 8, 8, 4],
+  channels: [128, 64, 32, 16, 8, 0, 0],
   pixelNormMaxRes: 16,
-  baseResolution: 64,
+  baseResolution: 128,
+  linearResolution: 128,
 };
 
-/** Levels of DEFAULT_GENERATOR that are trained (4² … 64²); the rest are grown at export. */
-export const DEFAULT_TRAINED_LEVELS = 5;
+/** Levels of DEFAULT_GENERATOR that are trained (4² … 128²); the rest are grown at export. */
+export const DEFAULT_TRAINED_LEVELS = 6;
 
 /** Anything that turns latents [B, D] into UV maps [B, R, R, 3] in [0, 1] (the GAN and the PCA baseline). */
 export interface TextureModel {
@@ -62,6 +75,12 @@ export interface TextureModel {
    */
   readonly directionalLatent?: boolean;
   generate(latent: tf.Tensor2D): tf.Tensor4D;
+  /**
+   * An amortised inversion, where the model has one (the GAN's VAE encoder): maps [B, r, r, 3] in [0, 1] (any
+   * resolution r) and their visibility [B, r, r, 1] in [0, 1] → a latent [B, D] to start a fit from. Texels
+   * with visibility 0 are ignored.
+   */
+  encode?(maps: tf.Tensor4D, visibility: tf.Tensor4D): tf.Tensor2D;
   dispose(): void;
 }
 
@@ -79,7 +98,20 @@ function levels(config: GeneratorConfig): number[] {
   if (config.channels.length !== n - 1) {
     throw new Error(`generator channels: need ${n - 1} entries (4×4 … ${config.resolution}²), got ${config.channels.length}`);
   }
+  const layered = layeredLevels(config);
+  if (layered === 0 || config.channels.slice(layered).some((c) => c !== 0)) {
+    throw new Error('generator channels: zeros (levels without layers) may only end the list, after the first level');
+  }
+  if (config.linearResolution !== undefined && config.linearResolution !== config.baseResolution) {
+    throw new Error('generator linearResolution must equal baseResolution (the linear path is base + W·z)');
+  }
   return Array.from({ length: n - 1 }, (_, i) => 4 << i);
+}
+
+/** Levels with layers (non-zero channels), from 4². */
+function layeredLevels(config: GeneratorConfig): number {
+  const k = config.channels.indexOf(0);
+  return k < 0 ? config.channels.length : k;
 }
 
 /** Every parameter of the generator, in a fixed order. */
@@ -94,6 +126,7 @@ export function generatorParamSpecs(config: GeneratorConfig): ParamSpec[] {
   res.forEach((r, i) => {
     const cin = i === 0 ? c0 : ch[i - 1]!;
     const cout = ch[i]!;
+    if (cout === 0) return;
     specs.push({ name: `r${r}/conv/w`, shape: [3, 3, cin, cout], scale: Math.SQRT2 / Math.sqrt(9 * cin), init: 'normal' });
     specs.push({ name: `r${r}/conv/b`, shape: [cout], scale: 1, init: 'zeros' });
     specs.push({ name: `r${r}/rgb/w`, shape: [1, 1, cout, 3], scale: 1 / Math.sqrt(cout), init: 'normal' });
@@ -102,6 +135,11 @@ export function generatorParamSpecs(config: GeneratorConfig): ParamSpec[] {
   if (config.baseResolution !== undefined) {
     if (!res.includes(config.baseResolution)) throw new Error(`generator baseResolution ${config.baseResolution} is not one of its levels`);
     specs.push({ name: 'base', shape: [1, config.baseResolution, config.baseResolution, 3], scale: 1, init: 'zeros' });
+  }
+  if (config.linearResolution !== undefined) {
+    // Stored ×√n (n = r·r·3 outputs), so Adam's steps are ~1/√n of an entry's typical size.
+    const n = config.linearResolution ** 2 * 3;
+    specs.push({ name: 'linear/w', shape: [config.latentSize, n], scale: 1 / Math.sqrt(n), init: 'zeros' });
   }
   return specs;
 }
@@ -138,6 +176,8 @@ export interface ConstParams {
    * convolutions are skipped, with the same result.
    */
   activeLevels: number;
+  /** W's transpose (linear path), for the latent gradient. */
+  linearT?: tf.Tensor2D;
 }
 
 export function prepareConstParams(config: GeneratorConfig, params: ParamMap): ConstParams {
@@ -150,10 +190,12 @@ export function prepareConstParams(config: GeneratorConfig, params: ParamMap): C
     if (s.name.endsWith('/w') && s.shape.length === 4) flipped[s.name] = flipFilter(eff[s.name] as tf.Tensor4D);
   }
   const res = levels(config);
-  let activeLevels = res.length;
+  let activeLevels = layeredLevels(config);
   const isZero = (name: string): boolean => (params[name]!.dataSync() as Float32Array).every((v) => v === 0);
   while (activeLevels > 1 && isZero(`r${res[activeLevels - 1]}/rgb/w`) && isZero(`r${res[activeLevels - 1]}/rgb/b`)) activeLevels--;
-  return { eff, flipped, activeLevels };
+  const out: ConstParams = { eff, flipped, activeLevels };
+  if (eff['linear/w']) out.linearT = transposeMatrix(eff['linear/w'] as tf.Tensor2D);
+  return out;
 }
 
 /**
@@ -184,16 +226,26 @@ export function generatorForward(config: GeneratorConfig, params: ParamMap | Con
     const y = tf.add(convSame(x, get(`${prefix}/w`) as tf.Tensor4D), get(`${prefix}/b`)) as tf.Tensor4D;
     return act ? tf.leakyRelu(y, 0.2) : y;
   };
+  // At the base level: the base map, plus the linear path W·z when there is one (one dense op with the base as bias).
+  const addBase = (rgb: tf.Tensor4D, r: number): tf.Tensor4D => {
+    if (config.linearResolution !== r) return tf.add(rgb, get('base')) as tf.Tensor4D;
+    const w = get('linear/w') as tf.Tensor2D;
+    const baseFlat = tf.reshape(get('base'), [-1]);
+    const lin = constant
+      ? tf.add(matMulConst(z, w, () => (params as ConstParams).linearT!), baseFlat) as tf.Tensor2D
+      : dense(z, w, baseFlat);
+    return tf.add(rgb, tf.reshape(lin, [b, r, r, 3])) as tf.Tensor4D;
+  };
   return tf.tidy(() => {
     const zn = pixelNorm(z);
     let h: tf.Tensor = tf.add(tf.matMul(zn, get('dense/w') as tf.Tensor2D), get('dense/b'));
     h = pixelNorm(tf.leakyRelu(tf.reshape(h, [b, 4, 4, ch[0]!]), 0.2));
     let rgb: tf.Tensor4D | null = null;
-    const active = constant ? (params as ConstParams).activeLevels : res.length;
+    const active = constant ? (params as ConstParams).activeLevels : layeredLevels(config);
     for (const [level, r] of res.entries()) {
       if (level >= active) {
         rgb = bilinearUp2(rgb!);
-        if (r === config.baseResolution) rgb = tf.add(rgb, get('base')) as tf.Tensor4D;
+        if (r === config.baseResolution) rgb = addBase(rgb, r);
         continue;
       }
       if (r > 4) h = upsample2(h as tf.Tensor4D);
@@ -201,7 +253,7 @@ export function generatorForward(config: GeneratorConfig, params: ParamMap | Con
       if (r <= config.pixelNormMaxRes) h = pixelNorm(h);
       const y = layer(h as tf.Tensor4D, `r${r}/rgb`, false);
       rgb = rgb === null ? y : tf.add(bilinearUp2(rgb), y) as tf.Tensor4D;
-      if (r === config.baseResolution) rgb = tf.add(rgb, get('base')) as tf.Tensor4D;
+      if (r === config.baseResolution) rgb = addBase(rgb, r);
     }
     return rgb!;
   });
@@ -232,7 +284,7 @@ export function growGenerator(
   return { config: grown, params: out };
 }
 
-/** Forward FLOPs (multiply-adds × 2) of the convolutions and the dense layer, for sizing. */
+/** Forward FLOPs (multiply-adds × 2) of the convolutions, the dense layer and the linear path, for sizing. */
 export function generatorFlops(config: GeneratorConfig): number {
   const res = levels(config);
   const ch = config.channels;
@@ -241,6 +293,7 @@ export function generatorFlops(config: GeneratorConfig): number {
     const cin = i === 0 ? ch[0]! : ch[i - 1]!;
     f += 2 * r * r * (9 * cin * ch[i]! + ch[i]! * 3);
   });
+  if (config.linearResolution !== undefined) f += 2 * config.latentSize * config.linearResolution ** 2 * 3;
   return f;
 }
 
@@ -258,19 +311,38 @@ export interface WeightsHeader {
   tensors: { name: string; shape: number[]; offset: number }[];
   /** Provenance: training data, steps, licence of the weights. */
   info?: Record<string, unknown>;
+  /** The VAE-GAN's encoder (tensors named `encoder/…`), when shipped: `TextureModel.encode`. */
+  encoder?: DiscriminatorConfig;
 }
 
+/** An encoder to ship with a generator: the discriminator network with 2·latentSize outputs. */
+export interface GeneratorEncoder {
+  config: DiscriminatorConfig;
+  params: ParamMap;
+}
+
+const ENCODER_PREFIX = 'encoder/';
+
 /** Serialise generator parameters (values read from `params`) into the single-file format. */
-export function encodeGeneratorWeights(config: GeneratorConfig, params: ParamMap, info?: Record<string, unknown>): Uint8Array {
-  const specs = generatorParamSpecs(config);
+export function encodeGeneratorWeights(
+  config: GeneratorConfig, params: ParamMap, info?: Record<string, unknown>, encoder?: GeneratorEncoder,
+): Uint8Array {
+  const named: [string, number[], tf.Tensor][] = generatorParamSpecs(config).map((s) => [s.name, s.shape, params[s.name]!]);
+  if (encoder) {
+    for (const s of discriminatorParamSpecs(encoder.config)) named.push([ENCODER_PREFIX + s.name, s.shape, encoder.params[s.name]!]);
+  }
   const tensors: WeightsHeader['tensors'] = [];
+  const values = new Map<string, tf.Tensor>();
   let offset = 0;
-  for (const s of specs) {
-    tensors.push({ name: s.name, shape: s.shape, offset });
-    offset += s.shape.reduce((a, b) => a * b, 1);
+  for (const [name, shape, t] of named) {
+    if (!t) throw new Error(`encodeGeneratorWeights: tensor '${name}' missing`);
+    tensors.push({ name, shape, offset });
+    values.set(name, t);
+    offset += shape.reduce((a, b) => a * b, 1);
   }
   const header: WeightsHeader = { format: TEXTURE_GAN_FORMAT, version: 1, config, tensors };
   if (info) header.info = info;
+  if (encoder) header.encoder = encoder.config;
   const json = new TextEncoder().encode(JSON.stringify(header));
   const headerEnd = 8 + json.length;
   const dataStart = Math.ceil(headerEnd / 4) * 4;
@@ -280,7 +352,7 @@ export function encodeGeneratorWeights(config: GeneratorConfig, params: ParamMap
   view.setUint32(4, json.length, true);
   out.set(json, 8);
   const data = new Float32Array(out.buffer, dataStart, offset);
-  for (const t of tensors) data.set(params[t.name]!.dataSync() as Float32Array, t.offset);
+  for (const t of tensors) data.set(values.get(t.name)!.dataSync() as Float32Array, t.offset);
   return out;
 }
 
@@ -324,32 +396,66 @@ export interface TextureGenerator extends TextureModel {
   forward(latent: tf.Tensor2D): tf.Tensor4D;
 }
 
-/** Wrap parameters (owned by the returned object) as a generator. */
-export function makeTextureGenerator(config: GeneratorConfig, params: ParamMap, info?: Record<string, unknown>): TextureGenerator {
+/**
+ * The encoder's mean latent for partly seen maps: maps and visibility are area-averaged to the encoder's
+ * resolution, unseen texels filled with the generator's base map (the mean map it started from), as in training
+ * where unseen texels carry the reader's fill.
+ */
+function encodeMaps(encoder: GeneratorEncoder, base: tf.Tensor, latentSize: number, maps: tf.Tensor4D, visibility: tf.Tensor4D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const r = encoder.config.resolution;
+    const v = downsampleTo(visibility, r);
+    const seen = tf.div(downsampleTo(tf.mul(maps, visibility) as tf.Tensor4D, r), tf.maximum(v, 1e-6));
+    const fill = downsampleTo(base as tf.Tensor4D, r);
+    const x = tf.add(tf.mul(v, tf.sub(tf.mul(seen, 2), 1)), tf.mul(tf.sub(1, v), fill)) as tf.Tensor4D;
+    const q = discriminatorForward(encoder.config, encoder.params, x, v);
+    return tf.slice(q, [0, 0], [q.shape[0], latentSize]) as tf.Tensor2D;
+  });
+}
+
+/** Wrap parameters (owned by the returned object, as is the encoder's) as a generator. */
+export function makeTextureGenerator(
+  config: GeneratorConfig, params: ParamMap, info?: Record<string, unknown>, encoder?: GeneratorEncoder,
+): TextureGenerator {
   const prepared = prepareConstParams(config, params);
   const g: TextureGenerator = {
-    config, params, latentSize: config.latentSize, resolution: config.resolution, directionalLatent: true,
+    config, params, latentSize: config.latentSize, resolution: config.resolution,
+    // With a linear path the latent's length matters; without, the pixel norm leaves only its direction.
+    directionalLatent: config.linearResolution === undefined,
     forward: (z) => generatorForward(config, prepared, z),
     generate: (z) => tf.tidy(() => tf.clipByValue(tf.add(tf.mul(generatorForward(config, prepared, z), 0.5), 0.5), 0, 1) as tf.Tensor4D),
     dispose: () => {
-      for (const t of [...Object.values(params), ...Object.values(prepared.eff), ...Object.values(prepared.flipped)]) t.dispose();
+      const owned = [...Object.values(params), ...Object.values(prepared.eff), ...Object.values(prepared.flipped)];
+      if (prepared.linearT) owned.push(prepared.linearT);
+      if (encoder) owned.push(...Object.values(encoder.params));
+      for (const t of owned) t.dispose();
     },
   };
+  if (encoder) {
+    if (!params.base) throw new Error('texture GAN: an encoder needs the generator\'s base map (its fill for unseen texels)');
+    if (encoder.config.outputs !== 2 * config.latentSize) throw new Error('texture GAN: the encoder needs 2·latentSize outputs');
+    g.encode = (maps, visibility) => encodeMaps(encoder, params.base!, config.latentSize, maps, visibility);
+  }
   if (info) (g as { info?: Record<string, unknown> }).info = info;
   return g;
 }
 
 /** Build a generator from weights in memory (either layout's bytes already split). */
 export function generatorFromWeights(header: WeightsHeader, data: Float32Array): TextureGenerator {
-  const params: ParamMap = {};
   const byName = new Map(header.tensors.map((t) => [t.name, t]));
-  for (const s of generatorParamSpecs(header.config)) {
-    const t = byName.get(s.name);
-    if (!t || t.shape.join() !== s.shape.join()) throw new Error(`texture GAN weights: tensor '${s.name}' missing or misshapen`);
-    const size = s.shape.reduce((a, b) => a * b, 1);
-    params[s.name] = tf.tensor(data.subarray(t.offset, t.offset + size), s.shape);
-  }
-  return makeTextureGenerator(header.config, params, header.info);
+  const read = (specs: ParamSpec[], prefix: string): ParamMap => {
+    const params: ParamMap = {};
+    for (const s of specs) {
+      const t = byName.get(prefix + s.name);
+      if (!t || t.shape.join() !== s.shape.join()) throw new Error(`texture GAN weights: tensor '${prefix + s.name}' missing or misshapen`);
+      const size = s.shape.reduce((a, b) => a * b, 1);
+      params[s.name] = tf.tensor(data.subarray(t.offset, t.offset + size), s.shape);
+    }
+    return params;
+  };
+  const params = read(generatorParamSpecs(header.config), '');
+  const encoder = header.encoder ? { config: header.encoder, params: read(discriminatorParamSpecs(header.encoder), ENCODER_PREFIX) } : undefined;
+  return makeTextureGenerator(header.config, params, header.info, encoder);
 }
 
 /**

@@ -26,12 +26,15 @@ export function flipFilter(w: tf.Tensor4D): tf.Tensor4D {
   return tf.tensor4d(out, [kh, kw, co, ci]);
 }
 
-/** `w` [n, m] transposed in JS (wasm's 2-D Transpose and transposed matMuls are slow at these sizes). */
+/**
+ * `w` [n, m] transposed in JS (wasm's 2-D Transpose and transposed matMuls are slow at these sizes). Output
+ * order (sequential writes, strided reads): for a 128 × 49 152 matrix 2–4× faster than input order.
+ */
 export function transposeMatrix(w: tf.Tensor2D): tf.Tensor2D {
   const [n, m] = w.shape;
   const src = w.dataSync();
   const out = new Float32Array(src.length);
-  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) out[j * n + i] = src[i * m + j]!;
+  for (let j = 0; j < m; j++) for (let i = 0; i < n; i++) out[j * n + i] = src[i * m + j]!;
   return tf.tensor2d(out, [m, n]);
 }
 
@@ -49,7 +52,10 @@ export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor): tf.Tensor2D
       value: tf.add(tf.matMul(xi, wi), bi) as tf.Tensor2D,
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => tf.tidy(() => {
         const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-        return [tf.matMul(dy, transposeMatrix(ws)), tf.matMul(transposeMatrix(xs), dy), tf.sum(dy, 0)];
+        // dx = dy·wᵀ, transposing the smaller operand: (w·dyᵀ)ᵀ when dy is smaller than w (the 128 × 49 152
+        // linear path: ~85 against ~460 ms at batch 32).
+        const dx = dy.size < ws.size ? transposeMatrix(tf.matMul(ws, transposeMatrix(dy))) : tf.matMul(dy, transposeMatrix(ws));
+        return [dx, tf.matMul(transposeMatrix(xs), dy), tf.sum(dy, 0)];
       }),
     };
   });
@@ -132,6 +138,19 @@ export function avgPool2(x: tf.Tensor4D): tf.Tensor4D {
     gradFunc: (dy: tf.Tensor4D) => tf.tidy(() => tf.mul(tf.image.resizeNearestNeighbor(dy, [h, w]), 0.25)),
   }));
   return op(x) as tf.Tensor4D;
+}
+
+/**
+ * Maps [B, h, h, C] area-averaged down to [B, r, r, C]: 2×2 average pools while the size halves exactly onto r,
+ * bilinear resampling for what remains (none for power-of-two ratios); differentiable. x itself when h = r.
+ */
+export function downsampleTo(x: tf.Tensor4D, r: number): tf.Tensor4D {
+  if (x.shape[1] === r) return x;
+  return tf.tidy(() => {
+    let y = x;
+    while (y.shape[1] >= 2 * r && y.shape[1] % 2 === 0) y = avgPool2(y);
+    return resampleBilinear(y, r);
+  });
 }
 
 function checkKernel(w: tf.Tensor4D): void {

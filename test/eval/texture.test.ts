@@ -6,7 +6,7 @@ import path from 'node:path';
 import { tf, initEngine } from '../../src/engine/index.js';
 import { loadDetector } from '../../src/detect/index.js';
 import { loadFaceModel } from '../../src/model/load.js';
-import { generatorParamSpecs, initParams, makeTextureGenerator, type GeneratorConfig } from '../../src/texture/gan.js';
+import { generatorParamSpecs, initParams, makeTextureGenerator, type GeneratorConfig, type TextureModel } from '../../src/texture/gan.js';
 import { fitPcaTextureModel, makePcaTextureModel } from '../../src/texture/pca.js';
 import { createFrontalPreview } from '../../src/texture/preview.js';
 import { Rng } from '../../src/texture/random.js';
@@ -95,7 +95,7 @@ test('evaluateTextureModels: inversion, detection and grids on a procedural set,
     assert.equal(report.format, 'ganfit-texture-eval');
     assert.equal(report.dataset.resolution, R);
     assert.ok(report.dataset.heldoutOnly);
-    assert.deepEqual(report.models.gan, { latentSize: D, resolution: 8 });
+    assert.deepEqual(report.models.gan, { latentSize: D, resolution: 8, start: 'random direction' });
     const inv = report.inversion!;
     assert.equal(inv.maps, 4);
     assert.equal(inv.ids.length, 4);
@@ -147,6 +147,23 @@ test('evaluateTextureModels: inversion, detection and grids on a procedural set,
     assert.ok(Math.abs(again.report.inversion!.results.pca!.withheld.mean - inv.results.pca!.withheld.mean) < 1e-3,
       'batch size changes speed only');
     assert.equal(again.report.detection, undefined);
+    // A model with an encoder starts from what it returns, given the targets and the fitted texels only: an
+    // encoder answering z = 0 reproduces the PCA fit exactly.
+    const calls: { maps: number[]; visibility: number[]; binary: boolean }[] = [];
+    const encoded: TextureModel = {
+      latentSize: pca.latentSize, resolution: pca.resolution, generate: (z) => pca.generate(z), dispose: () => {},
+      encode: (maps, visibility) => {
+        const v = visibility.dataSync();
+        calls.push({ maps: maps.shape, visibility: visibility.shape, binary: v.every((x) => x === 0 || x === 1) });
+        return tf.zeros([maps.shape[0], pca.latentSize]) as tf.Tensor2D;
+      },
+    };
+    const viaEncoder = await evaluateTextureModels({
+      dataset: heldout, models: { encoded }, heldout: 4, steps: 30, batchSize: 4, seed: 7, parts: { detection: false, grids: false },
+    });
+    assert.equal(viaEncoder.report.models.encoded!.start, 'encoder');
+    assert.deepEqual(calls, [{ maps: [4, R, R, 3], visibility: [4, R, R, 1], binary: true }]);
+    assert.ok(Math.abs(viaEncoder.report.inversion!.results.encoded!.withheld.mean - inv.results.pca!.withheld.mean) < 1e-3);
     gan.dispose();
     pca.dispose();
   } finally {

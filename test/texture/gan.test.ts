@@ -7,9 +7,10 @@ import { tf, initEngine } from '../../src/engine/index.js';
 import { Rng } from '../../src/texture/random.js';
 import { avgPool2, convSame, convSameConst, dense, flipFilter, upsample2 } from '../../src/texture/ops.js';
 import {
-  decodeGeneratorWeights, encodeGeneratorWeights, generatorForward, generatorParamSpecs, growGenerator, initParams, loadTextureGenerator,
-  makeTextureGenerator, sampleTextures, TextureWeightsMissingError, type GeneratorConfig,
+  decodeGeneratorWeights, encodeGeneratorWeights, generatorForward, generatorFromWeights, generatorParamSpecs, growGenerator, initParams,
+  loadTextureGenerator, makeTextureGenerator, sampleTextures, TextureWeightsMissingError, type GeneratorConfig,
 } from '../../src/texture/gan.js';
+import { discriminatorForward, discriminatorParamSpecs, type DiscriminatorConfig } from '../../src/texture/discriminator.js';
 
 const tiny: GeneratorConfig = { latentSize: 6, resolution: 16, channels: [8, 6, 4], pixelNormMaxRes: 8 };
 
@@ -194,5 +195,87 @@ test('growGenerator: the grown maps are the original ones upsampled bilinearly �
   });
   loaded.dispose();
   tf.dispose([...Object.values(params), ...Object.values(grown.params)]);
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test('linear path and layerless levels: G(z) = up(convolutional RGB) + base + W·z; const = trainable path, gradients, no leaks', async () => {
+  await initEngine();
+  const cfg: GeneratorConfig = { latentSize: 6, resolution: 32, channels: [8, 6, 0, 0], pixelNormMaxRes: 8, baseResolution: 16, linearResolution: 16 };
+  assert.throws(() => generatorParamSpecs({ ...cfg, channels: [8, 0, 6, 0] }), /zeros/);
+  assert.throws(() => generatorParamSpecs({ ...cfg, linearResolution: 32 }), /baseResolution/);
+  const specs = generatorParamSpecs(cfg);
+  assert.ok(!specs.some((s) => s.name.startsWith('r16/') || s.name.startsWith('r32/')), 'layerless levels have no parameters');
+  const before = tf.memory().numTensors;
+  const params = initParams(specs, new Rng(11), false);
+  const rng = new Rng(12);
+  params.base!.dispose();
+  params.base = tf.tensor(rng.normals(16 * 16 * 3), [1, 16, 16, 3]);
+  params['linear/w']!.dispose();
+  params['linear/w'] = tf.tensor(rng.normals(6 * 16 * 16 * 3), [6, 16 * 16 * 3]);
+  const scale = specs.find((s) => s.name === 'linear/w')!.scale;
+  const gen = makeTextureGenerator(cfg, Object.fromEntries(Object.entries(params).map(([k, v]) => [k, tf.clone(v)])));
+  assert.equal(gen.directionalLatent, false);
+  tf.tidy(() => {
+    const z = tf.tensor2d(new Rng(13).normals(2 * 6), [2, 6]);
+    // With the layers' toRGB zeroed, the generator is exactly the linear model, upsampled.
+    const zeroRgb = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, k.endsWith('/rgb/w') || k.endsWith('/rgb/b') ? tf.zerosLike(v) : v]));
+    const linear = tf.add(tf.reshape(tf.matMul(z, tf.mul(params['linear/w']!, scale) as tf.Tensor2D), [2, 16, 16, 3]), params.base!) as tf.Tensor4D;
+    const expected = tf.image.resizeBilinear(linear, [32, 32], false, true);
+    assert.ok(tf.max(tf.abs(tf.sub(generatorForward(cfg, zeroRgb, z), expected))).dataSync()[0]! < 1e-4);
+    // The loaded (constant) path equals the trainable one, and the raw latent's length matters.
+    const a = gen.forward(z);
+    assert.ok(tf.max(tf.abs(tf.sub(a, generatorForward(cfg, params, z)))).dataSync()[0]! < 1e-4);
+    assert.ok(tf.max(tf.abs(tf.sub(gen.forward(tf.mul(z, 2) as tf.Tensor2D), a))).dataSync()[0]! > 1e-2);
+  });
+  const z = tf.tensor2d(new Rng(14).normals(2 * 6), [2, 6]);
+  const probe = tf.tensor(new Rng(15).normals(2 * 32 * 32 * 3), [2, 32, 32, 3]);
+  // Finite differences on the smooth part (the layers' leaky-ReLU kinks make random-weight FD unreliable; the
+  // layers' gradients are checked in the tests above): the loaded linear model.
+  const linearOnly = makeTextureGenerator(cfg, Object.fromEntries(Object.entries(params).map(([k, v]) => [k, k.includes('/rgb/') ? tf.zerosLike(v) : tf.clone(v)])));
+  tf.tidy(() => fdCheck((t) => tf.sum(tf.mul(linearOnly.forward(t as tf.Tensor2D), probe)), z, 1e-2, 1e-2, 16));
+  linearOnly.dispose();
+  // Gradients of the trainable path to W and the latent agree with the constant path's latent gradient.
+  const [gz, gw] = tf.grads((t: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(generatorForward(cfg, { ...params, 'linear/w': w }, t as tf.Tensor2D), probe)))([z, params['linear/w']!]);
+  const gzConst = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(gen.forward(t as tf.Tensor2D), probe)))(z);
+  tf.tidy(() => assert.ok(tf.max(tf.abs(tf.sub(gz!, gzConst))).dataSync()[0]! < 1e-3 * (tf.max(tf.abs(gzConst)).dataSync()[0]! + 1)));
+  tf.tidy(() => fdCheck((w) => tf.sum(tf.mul(generatorForward(cfg, { ...params, 'linear/w': w }, z), probe)), params['linear/w']!, 1e-2, 1e-2, 17));
+  tf.dispose([gz!, gw!, gzConst, z, probe]);
+  gen.dispose();
+  tf.dispose(Object.values(params));
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test('weights file with an encoder: round trip, encode = the encoder network on the fill-completed, pooled maps', async () => {
+  await initEngine();
+  const before = tf.memory().numTensors;
+  const cfg: GeneratorConfig = { latentSize: 6, resolution: 16, channels: [8, 6, 0], pixelNormMaxRes: 8, baseResolution: 16, linearResolution: 16 };
+  const encCfg: DiscriminatorConfig = { resolution: 8, channels: [8, 16], outputs: 12, minibatchStd: false };
+  const params = initParams(generatorParamSpecs(cfg), new Rng(21), false);
+  const encParams = initParams(discriminatorParamSpecs(encCfg), new Rng(22), false);
+  const bytes = encodeGeneratorWeights(cfg, params, undefined, { config: encCfg, params: encParams });
+  const { header, data } = decodeGeneratorWeights(bytes);
+  assert.deepEqual(header.encoder, encCfg);
+  const g = generatorFromWeights(header, data);
+  assert.ok(g.encode);
+  tf.tidy(() => {
+    const rng = new Rng(23);
+    const maps = tf.tensor(Float32Array.from(rng.normals(2 * 16 * 16 * 3), (v) => 0.5 + 0.2 * v), [2, 16, 16, 3]) as tf.Tensor4D;
+    const all = tf.ones([2, 16, 16, 1]) as tf.Tensor4D;
+    // Fully seen maps: the encoder sees the 2×2-averaged map in [−1, 1] with visibility 1.
+    const expected = tf.slice(discriminatorForward(encCfg, encParams, tf.sub(tf.mul(avgPool2(maps), 2), 1) as tf.Tensor4D, tf.ones([2, 8, 8, 1]) as tf.Tensor4D), [0, 0], [2, 6]);
+    const mu = g.encode!(maps, all);
+    assert.deepEqual(mu.shape, [2, 6]);
+    assert.ok(tf.max(tf.abs(tf.sub(mu, expected))).dataSync()[0]! < 1e-4);
+    // Unseen texels do not matter.
+    const half = tf.concat([tf.ones([2, 16, 8, 1]), tf.zeros([2, 16, 8, 1])], 2) as tf.Tensor4D;
+    const other = tf.where(tf.cast(half, 'bool'), maps, tf.zerosLike(maps)) as tf.Tensor4D;
+    assert.ok(tf.max(tf.abs(tf.sub(g.encode!(maps, half), g.encode!(other, half)))).dataSync()[0]! < 1e-5);
+  });
+  g.dispose();
+  // Without an encoder, no encode.
+  const plain = generatorFromWeights(decodeGeneratorWeights(encodeGeneratorWeights(cfg, params)).header, decodeGeneratorWeights(encodeGeneratorWeights(cfg, params)).data);
+  assert.equal(plain.encode, undefined);
+  plain.dispose();
+  tf.dispose([...Object.values(params), ...Object.values(encParams)]);
   assert.equal(tf.memory().numTensors, before);
 });

@@ -22,9 +22,11 @@ import {
   DEFAULT_GENERATOR, DEFAULT_TRAINED_LEVELS, encodeGeneratorWeights, generatorForward, growGenerator, generatorParamSpecs, initParams, loadTextureGenerator,
   type GeneratorConfig, type ParamMap, type ParamSpec, type TextureGenerator,
 } from '../../texture/gan.js';
+import { downsampleTo } from '../../texture/ops.js';
+import { fitPcaTextureModel } from '../../texture/pca.js';
 import { Rng } from '../../texture/random.js';
 import { openUvDataset, type BatchCursor, type FillMode, type UvSplit } from '../uv-dataset-format.js';
-import { discriminatorForward, discriminatorParamSpecs, type DiscriminatorConfig } from './discriminator.js';
+import { discriminatorForward, discriminatorParamSpecs, type DiscriminatorConfig } from '../../texture/discriminator.js';
 
 export interface GanTrainConfig {
   generator: GeneratorConfig;
@@ -72,7 +74,7 @@ export interface GanTrainConfig {
   seed: number;
 }
 
-/** The generator trained by the default preset: DEFAULT_GENERATOR's 64² core. */
+/** The generator trained by the default preset: DEFAULT_GENERATOR up to 128² (its linear path's level). */
 export const TRAINING_GENERATOR: GeneratorConfig = {
   ...DEFAULT_GENERATOR,
   resolution: 4 << (DEFAULT_TRAINED_LEVELS - 1),
@@ -87,9 +89,9 @@ const base = {
 export const GAN_PRESETS: Record<'smoke' | 'default', GanTrainConfig> = {
   smoke: {
     ...base,
-    generator: { latentSize: 16, resolution: 16, channels: [16, 8, 8], pixelNormMaxRes: 16, baseResolution: 16 },
-    discriminator: { resolution: 16, channels: [8, 8, 16] },
-    encoder: { resolution: 16, channels: [8, 8, 16], outputs: 32, minibatchStd: false },
+    generator: { latentSize: 16, resolution: 16, channels: [16, 8, 0], pixelNormMaxRes: 16, baseResolution: 16, linearResolution: 16 },
+    discriminator: { resolution: 8, channels: [8, 16] },
+    encoder: { resolution: 8, channels: [8, 16], outputs: 32, minibatchStd: false },
     reconstruction: 10, klWeight: 0.05,
     batchSize: 4, steps: 6, emaHalfLifeImages: 20, r1Gamma: 1, r1Every: 2,
     checkpointEvery: 3, sampleEvery: 3, logEvery: 1,
@@ -260,13 +262,16 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     config = { ...state.config, steps: config.steps, ...(config.exportAs ? { exportAs: config.exportAs } : {}) };
   }
   const cfg = config;
-  if (cfg.generator.resolution !== cfg.discriminator.resolution) throw new Error('generator and discriminator resolutions differ');
   const r = cfg.generator.resolution;
+  // D and the encoder may work at a lower resolution than G (a power-of-two fraction): they see area-averaged
+  // maps, while the reconstruction and the coverage prior are at G's resolution.
+  const rD = cfg.discriminator.resolution;
+  if (rD > r || !Number.isInteger(Math.log2(r / rD))) throw new Error(`discriminator resolution ${rD} must be G's (${r}) or a power-of-two fraction of it`);
   const dataset = await openUvDataset(options.datasetDir, {
     resolution: r, split: cfg.split ?? 'train', cache: true, ...(cfg.fill ? { fill: cfg.fill } : {}),
   });
-  if (cfg.encoder && (cfg.encoder.resolution !== r || cfg.encoder.outputs !== 2 * cfg.generator.latentSize || cfg.encoder.minibatchStd !== false)) {
-    throw new Error('encoder: needs the generator\'s resolution, 2·latentSize outputs and minibatchStd false');
+  if (cfg.encoder && (cfg.encoder.resolution !== rD || cfg.encoder.outputs !== 2 * cfg.generator.latentSize || cfg.encoder.minibatchStd !== false)) {
+    throw new Error('encoder: needs the discriminator\'s resolution, 2·latentSize outputs and minibatchStd false');
   }
 
   const rng = new Rng(cfg.seed);
@@ -276,10 +281,21 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
   const D = variablesFrom(dSpecs, rng, 'D');
   const E = cfg.encoder ? variablesFrom(discriminatorParamSpecs(cfg.encoder), rng, 'E') : {};
   if (G.base && !state) {
-    // The base map starts at the dataset's mean map (in [−1, 1]) at its resolution.
+    // The base map starts at the dataset's mean map (in [−1, 1]) at its resolution; a linear path base + W·z
+    // at the PCA model of the training maps there (mean, σ-scaled components), so G starts as that PCA model.
     const rb = cfg.generator.baseResolution!;
     const at = rb === r ? dataset : await openUvDataset(options.datasetDir, { resolution: rb, split: cfg.split ?? 'train' });
-    tf.tidy(() => G.base!.assign(tf.sub(tf.mul(tf.tensor4d(at.mean, [1, rb, rb, 3]), 2), 1)));
+    if (G['linear/w']) {
+      const pca = await fitPcaTextureModel(at, { latentSize: cfg.generator.latentSize, seed: cfg.seed });
+      const scale = gSpecs.find((sp) => sp.name === 'linear/w')!.scale;
+      tf.tidy(() => {
+        G['linear/w']!.assign(tf.div(pca.basis, scale));
+        G.base!.assign(tf.tensor4d(pca.mean, [1, rb, rb, 3]));
+      });
+      pca.dispose();
+    } else {
+      tf.tidy(() => G.base!.assign(tf.sub(tf.mul(tf.tensor4d(at.mean, [1, rb, rb, 3]), 2), 1)));
+    }
     // toRGB starts at zero too: the new generator outputs the mean map and learns departures from it (random
     // toRGB layers would add several levels of coloured noise that take thousands of images to unlearn).
     tf.tidy(() => { for (const [k, v] of Object.entries(G)) if (k.endsWith('/rgb/w')) v.assign(tf.zerosLike(v)); });
@@ -349,12 +365,14 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
       trainedSteps: step, images: step * cfg.batchSize, trainedResolution: r, trainingMaps: dataset.size,
       dataset: dataset.index.description ?? options.datasetDir,
     };
+    // The encoder (trained with the live G, close to the EMA one) ships as the generator's amortised inversion.
+    const encoder = cfg.encoder ? { config: cfg.encoder, params: E } : undefined;
     if (cfg.exportAs) {
       const grown = growGenerator(cfg.generator, ema, cfg.exportAs.resolution, cfg.exportAs.channels, new Rng(cfg.seed + 4242));
-      await writeFile(genPath + '.tmp', encodeGeneratorWeights(grown.config, grown.params, info));
+      await writeFile(genPath + '.tmp', encodeGeneratorWeights(grown.config, grown.params, info, encoder));
       tf.dispose(Object.values(grown.params));
     } else {
-      await writeFile(genPath + '.tmp', encodeGeneratorWeights(cfg.generator, ema, info));
+      await writeFile(genPath + '.tmp', encodeGeneratorWeights(cfg.generator, ema, info, encoder));
     }
     await rename(genPath + '.tmp', genPath);
     return genPath;
@@ -378,18 +396,22 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
       if (next.done) break;
       const { images: real, masks, cursor: nextCursor } = next.value;
       const b = real.shape[0];
+      // What D and the encoder see (the same tensors when they work at G's resolution).
+      const realD = downsampleTo(real, rD);
+      const masksD = downsampleTo(masks, rD);
+      const toD = (maps: tf.Tensor4D): tf.Tensor4D => downsampleTo(composite(maps, real, masks), rD);
       // --- D step.
       const zD = latent(b);
       const r1Every = cfg.r1Every ?? 1;
-      const noise = cfg.r1Gamma > 0 && step % r1Every === 0 ? tf.tensor4d(rng.normals(b * r * r * 3), [b, r, r, 3]) : null;
+      const noise = cfg.r1Gamma > 0 && step % r1Every === 0 ? tf.tensor4d(rng.normals(b * rD * rD * 3), [b, rD, rD, 3]) : null;
       const fake = tf.tidy(() => generatorForward(cfg.generator, G, zD));
       let r1Value = 0;
       const dStep = tf.variableGrads(() => {
-        const dReal = discriminatorForward(cfg.discriminator, D, real, masks);
-        const dFake = discriminatorForward(cfg.discriminator, D, composite(fake, real, masks), masks);
+        const dReal = discriminatorForward(cfg.discriminator, D, realD, masksD);
+        const dFake = discriminatorForward(cfg.discriminator, D, toD(fake), masksD);
         let loss = tf.add(tf.mean(tf.softplus(dFake)), tf.mean(tf.softplus(tf.neg(dReal))));
         if (noise) {
-          const dNoisy = discriminatorForward(cfg.discriminator, D, tf.add(real, tf.mul(noise, cfg.r1Sigma)) as tf.Tensor4D, masks);
+          const dNoisy = discriminatorForward(cfg.discriminator, D, tf.add(realD, tf.mul(noise, cfg.r1Sigma)) as tf.Tensor4D, masksD);
           const r1 = tf.div(tf.mean(tf.square(tf.sub(dNoisy, dReal))), cfg.r1Sigma ** 2);
           r1Value = r1.dataSync()[0]!;
           loss = tf.add(loss, tf.mul(r1, (cfg.r1Gamma * r1Every) / 2));
@@ -412,7 +434,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
         let z: tf.Tensor2D = zG;
         let kl: tf.Scalar | null = null;
         if (cfg.encoder && eps) {
-          const q = discriminatorForward(cfg.encoder, E, real, masks);
+          const q = discriminatorForward(cfg.encoder, E, realD, masksD);
           const mu = tf.slice(q, [0, 0], [b, latentSize]);
           const logVar = tf.clipByValue(tf.slice(q, [0, latentSize], [b, latentSize]), -10, 4);
           kl = tf.mul(tf.mean(tf.sub(tf.add(tf.square(mu), tf.exp(logVar)), tf.add(logVar, 1))), 0.5) as tf.Scalar;
@@ -420,7 +442,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
         }
         const out = generatorForward(cfg.generator, G, z);
         const g = kl ? tf.slice(out, [0, 0, 0, 0], [b, r, r, 3]) as tf.Tensor4D : out;
-        const dFake = discriminatorForward(cfg.discriminator, D, composite(g, real, masks), masks);
+        const dFake = discriminatorForward(cfg.discriminator, D, toD(g), masksD);
         const warmup = cfg.adversarialWarmupImages ?? 0;
         const adversarial = warmup > 0 ? Math.min(1, (step * cfg.batchSize) / warmup) : 1;
         let loss: tf.Tensor = tf.mul(tf.mean(tf.softplus(tf.neg(dFake))), adversarial);
@@ -440,7 +462,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
       const lossG = gStep.value.dataSync()[0]!;
       gStep.value.dispose();
       for (const g of Object.values(gStep.grads)) g.dispose();
-      tf.dispose([zD, zG, real, masks]);
+      tf.dispose([zD, zG, real, masks, realD, masksD]);
       eps?.dispose();
       // --- EMA.
       tf.tidy(() => {

@@ -7,11 +7,12 @@
  *
  * Pooling before each convolution keeps every level at about the same cost (channels double as resolution
  * halves), with only the first 3×3 convolution at full resolution, which still sees the finest texture detail.
- * Equalised learning rate as in the generator.
+ * Equalised learning rate as in the generator. The same network with 2·latentSize outputs is the VAE-GAN's
+ * encoder, shipped with the generator as its amortised inversion (`TextureModel.encode`).
  */
-import { tf } from '../../engine/index.js';
-import type { ParamMap, ParamSpec } from '../../texture/gan.js';
-import { avgPool2, convSame, dense } from '../../texture/ops.js';
+import { tf } from '../engine/index.js';
+import type { ParamMap, ParamSpec } from './gan.js';
+import { avgPool2, convSame, dense } from './ops.js';
 
 export interface DiscriminatorConfig {
   resolution: number;
