@@ -34,8 +34,13 @@ export const SEEN_THRESHOLD = 0.99;
 export const MEAN_MAP = 'mean';
 
 export interface TextureEvalSettings {
-  /** Held-out maps to invert: the first N of the dataset (default 500; fewer when the split is smaller). */
+  /** Held-out maps to invert: N of the dataset from `from` on (default 500; fewer when the split is smaller). */
   heldout: number;
+  /**
+   * First map to invert (default 0): an evaluation split over processes (one per core) gives each a range;
+   * per-map results do not depend on the split.
+   */
+  from: number;
   /** Random samples per model for the detection rate (default 100). */
   samples: number;
   /** Samples per model in the grids (default 16). */
@@ -55,7 +60,7 @@ export interface TextureEvalSettings {
 }
 
 export const DEFAULT_TEXTURE_EVAL: TextureEvalSettings = {
-  heldout: 500, samples: 100, gridSamples: 16, steps: 100, learningRate: 0.1, prior: 0.01, batchSize: 8,
+  heldout: 500, from: 0, samples: 100, gridSamples: 16, steps: 100, learningRate: 0.1, prior: 0.01, batchSize: 8,
   withheldFraction: 0.2, seed: 1,
 };
 
@@ -332,8 +337,8 @@ export async function evaluateTextureModels(options: TextureEvalOptions): Promis
     if (v !== undefined) s[key] = v;
   }
   if (MEAN_MAP in models) throw new Error(`evaluateTextureModels: '${MEAN_MAP}' is reserved for the dataset's mean map`);
-  if (!(s.steps >= 1 && s.batchSize >= 1 && s.withheldFraction > 0 && s.withheldFraction < 1)) {
-    throw new Error('evaluateTextureModels: need steps ≥ 1, batchSize ≥ 1 and 0 < withheldFraction < 1');
+  if (!(s.steps >= 1 && s.batchSize >= 1 && s.from >= 0 && s.withheldFraction > 0 && s.withheldFraction < 1)) {
+    throw new Error('evaluateTextureModels: need steps ≥ 1, batchSize ≥ 1, from ≥ 0 and 0 < withheldFraction < 1');
   }
   const names = Object.keys(models);
   const R = dataset.resolution;
@@ -351,9 +356,9 @@ export async function evaluateTextureModels(options: TextureEvalOptions): Promis
 
   // (a) Inversion.
   if (parts.inversion && s.heldout > 0) {
-    const n = Math.min(s.heldout, dataset.size);
+    const n = Math.max(0, Math.min(s.heldout, dataset.size - s.from));
     const batches: number[][] = [];
-    for (let i = 0; i < n; i += s.batchSize) batches.push(Array.from({ length: Math.min(s.batchSize, n - i) }, (_, k) => i + k));
+    for (let i = 0; i < n; i += s.batchSize) batches.push(Array.from({ length: Math.min(s.batchSize, n - i) }, (_, k) => s.from + i + k));
     const ids: string[] = [];
     const perMap: Record<string, { fitted: number[]; withheld: number[] }> = {};
     const seconds: Record<string, number> = {};
@@ -377,7 +382,7 @@ export async function evaluateTextureModels(options: TextureEvalOptions): Promis
           for (const name of names) {
             const model = models[name]!;
             const start = performance.now();
-            const z = invertBatch(model, batch, s, R, batchIndex, () => progress({ phase: 'inversion', model: name, done: ++done, total }));
+            const z = invertBatch(model, batch, s, R, Math.floor(s.from / s.batchSize) + batchIndex, () => progress({ phase: 'inversion', model: name, done: ++done, total }));
             const maps = tf.tidy(() => resampleBilinear(model.generate(z), R));
             const e = batchErrors(maps, batch);
             const zz = tf.tidy(() => tf.sum(tf.mean(tf.square(z), 1)));

@@ -147,6 +147,12 @@ test('evaluateTextureModels: inversion, detection and grids on a procedural set,
     assert.ok(Math.abs(again.report.inversion!.results.pca!.withheld.mean - inv.results.pca!.withheld.mean) < 1e-3,
       'batch size changes speed only');
     assert.equal(again.report.detection, undefined);
+    // A range of the maps (an evaluation split over processes) gives those maps' results.
+    const tail = await evaluateTextureModels({
+      dataset: heldout, models: { pca }, heldout: 2, from: 2, steps: 30, batchSize: 4, seed: 7, parts: { detection: false, grids: false },
+    });
+    assert.deepEqual(tail.report.inversion!.ids, inv.ids.slice(2, 4));
+    tail.report.inversion!.perMap.pca!.withheld.forEach((v, i) => assert.ok(Math.abs(v! - inv.perMap.pca!.withheld[2 + i]!) < 1e-3));
     // A model with an encoder starts from what it returns, given the targets and the fitted texels only: an
     // encoder answering z = 0 reproduces the PCA fit exactly.
     const calls: { maps: number[]; visibility: number[]; binary: boolean }[] = [];

@@ -25,7 +25,7 @@ const usage = [
   'ganfit texture dataset <photos dir> -o <dir> [--limit N] [--resolution R] [--shard K/N]',
   'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|default] [--steps N] [--checkpoint-every N] [--resume]',
   'ganfit texture sample [-n N] [--seed S] [--weights <file>] -o <dir>',
-  'ganfit texture eval <dataset dir> [--weights <file>] [-n 500] [--samples 100] [--steps N] [--seed S] -o <report dir>',
+  'ganfit texture eval <dataset dir> [--weights <file>] [-n 500] [--from 0] [--samples 100] [--steps N] [--seed S] -o <report dir>',
 ].join(' | ');
 
 /** `--shard K/N` (0 ≤ K < N): this process builds every N-th photo, starting at the K-th. */
@@ -138,12 +138,13 @@ export function formatTextureEvalTable(report: TextureEvalReport): string {
 async function evaluate(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     out: { type: 'string', short: 'o' }, weights: { type: 'string' }, n: { type: 'string', short: 'n' }, samples: { type: 'string' },
-    steps: { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
+    from: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
   }, usage);
   if (positionals.length !== 1 || !values.out) throw usageError(`usage: ${usage}`);
   const datasetDir = positionals[0]!;
   const heldout = intOption(values.n as string | undefined, 'n', DEFAULT_TEXTURE_EVAL.heldout, 0);
   const samples = intOption(values.samples as string | undefined, 'samples', DEFAULT_TEXTURE_EVAL.samples, 0);
+  const from = intOption(values.from as string | undefined, 'from', DEFAULT_TEXTURE_EVAL.from, 0);
   const steps = intOption(values.steps as string | undefined, 'steps', DEFAULT_TEXTURE_EVAL.steps, 1);
   const seed = intOption(values.seed as string | undefined, 'seed', DEFAULT_TEXTURE_EVAL.seed);
   if (!(await stat(path.join(datasetDir, 'index.json')).catch(() => null))) {
@@ -170,7 +171,7 @@ async function evaluate(argv: string[]): Promise<number> {
     const fitter = await createFitter();
     const { report, grids } = await evaluateTextureModels({
       dataset: heldoutSet, models: { gan, pca }, faceModel: fitter.model, detector: fitter.detector,
-      heldout, samples, steps, seed,
+      heldout, from, samples, steps, seed,
       onProgress: (p) => progress.update(p.done, p.total, `${p.phase} ${p.model}`),
     });
     progress.done();
