@@ -6,16 +6,20 @@ import { symmetricEigen } from '../../src/engine/linalg.js';
 import { sampleTextures } from '../../src/texture/gan.js';
 import { Rng } from '../../src/texture/random.js';
 
-/** Maps made from 3 known directions plus small noise, so the PCA answer is known. */
-function syntheticSource(n: number, r: number): { source: UvSource; data: Float64Array[] } {
+/** Maps made from known directions (these amplitudes) plus small noise, so the PCA answer is known. */
+function syntheticSource(n: number, r: number, amplitudes = [0.3, 0.15, 0.05], noise = 0.001): { source: UvSource; data: Float64Array[] } {
   const rng = new Rng(4);
   const d = r * r * 3;
-  const dirs = [0, 1, 2].map(() => rng.normals(d));
+  const dirs = amplitudes.map(() => rng.normals(d));
   const data: Float64Array[] = [];
   for (let k = 0; k < n; k++) {
-    const a = [0.3 * rng.normal(), 0.15 * rng.normal(), 0.05 * rng.normal()];
+    const a = amplitudes.map((s) => s * rng.normal());
     const v = new Float64Array(d);
-    for (let i = 0; i < d; i++) v[i] = 0.1 + a[0]! * dirs[0]![i]! * 0.1 + a[1]! * dirs[1]![i]! * 0.1 + a[2]! * dirs[2]![i]! * 0.1 + 0.001 * rng.normal();
+    for (let i = 0; i < d; i++) {
+      let x = 0.1 + noise * rng.normal();
+      for (let c = 0; c < a.length; c++) x += a[c]! * dirs[c]![i]! * 0.1;
+      v[i] = x;
+    }
     data.push(v);
   }
   const source: UvSource = {
@@ -42,16 +46,10 @@ test('symmetricEigen decomposes a known matrix', () => {
   assert.ok(values[0]! >= values[1]! && values[1]! >= values[2]!);
 });
 
-test('PCA texture model: matches the exact covariance spectrum, mean at z = 0, same interface as the GAN', async () => {
-  await initEngine();
-  const n = 40;
-  const r = 8;
-  const { source, data } = syntheticSource(n, r);
-  const before = tf.memory().numTensors;
-  const model = await fitPcaTextureModel(source, { latentSize: 4, batchSize: 7, iterations: 3 });
-  assert.equal(tf.memory().numTensors, before + 2, 'only the model tensors remain');
-  // Exact spectrum from the n×n Gram matrix in float64.
-  const d = r * r * 3;
+/** The exact covariance spectrum (descending variances) of the maps, from the n×n Gram matrix in float64. */
+function exactSpectrum(data: Float64Array[]): { mean: Float64Array; variances: Float64Array } {
+  const n = data.length;
+  const d = data[0]!.length;
   const mean = new Float64Array(d);
   for (const v of data) for (let i = 0; i < d; i++) mean[i]! += v[i]! / n;
   const gram = new Float64Array(n * n);
@@ -60,7 +58,33 @@ test('PCA texture model: matches the exact covariance spectrum, mean at z = 0, s
     for (let i = 0; i < d; i++) s += (data[a]![i]! - mean[i]!) * (data[b]![i]! - mean[i]!);
     gram[a * n + b] = gram[b * n + a] = s / (n - 1);
   }
-  const exact = symmetricEigen(gram, n).values;
+  return { mean, variances: symmetricEigen(gram, n).values };
+}
+
+test('PCA: components whose variance is far below the first one\'s are kept (float64 orthonormalisation)', async () => {
+  await initEngine();
+  // σ ratios down to 1/400, variances down to 6·10⁻⁶ of the first: a Gram-matrix orthonormalisation in float32
+  // lost the last two.
+  const { source, data } = syntheticSource(60, 8, [1, 0.1, 0.01, 0.0025], 1e-6);
+  const model = await fitPcaTextureModel(source, { latentSize: 4, batchSize: 16, iterations: 4 });
+  const { variances } = exactSpectrum(data);
+  for (let j = 0; j < 4; j++) {
+    const want = Math.sqrt(variances[j]!);
+    assert.ok(Math.abs(model.sigma[j]! - want) < 0.02 * want, `σ${j} ${model.sigma[j]} vs ${want}`);
+  }
+  model.dispose();
+});
+
+test('PCA texture model: matches the exact covariance spectrum, mean at z = 0, same interface as the GAN', async () => {
+  await initEngine();
+  const n = 40;
+  const r = 8;
+  const { source, data } = syntheticSource(n, r);
+  const before = tf.memory().numTensors;
+  const model = await fitPcaTextureModel(source, { latentSize: 4, batchSize: 7, iterations: 3 });
+  assert.equal(tf.memory().numTensors, before + 2, 'only the model tensors remain');
+  const d = r * r * 3;
+  const { mean, variances: exact } = exactSpectrum(data);
   for (let j = 0; j < 3; j++) {
     const s = model.sigma[j]!;
     assert.ok(Math.abs(s - Math.sqrt(exact[j]!)) < 0.01 * Math.sqrt(exact[j]!), `σ${j} ${s} vs ${Math.sqrt(exact[j]!)}`);

@@ -102,7 +102,7 @@ export const GAN_PRESETS: Record<'smoke' | 'default', GanTrainConfig> = {
     generator: TRAINING_GENERATOR,
     discriminator: { resolution: 64, channels: [8, 16, 32, 64, 128] },
     encoder: { resolution: 64, channels: [8, 16, 32, 64, 128], outputs: 2 * TRAINING_GENERATOR.latentSize, minibatchStd: false },
-    reconstruction: 10, klWeight: 0.2, adversarialWarmupImages: 6000,
+    reconstruction: 10, klWeight: 0.02, adversarialWarmupImages: 6000,
     exportAs: { resolution: DEFAULT_GENERATOR.resolution, channels: DEFAULT_GENERATOR.channels.slice(DEFAULT_TRAINED_LEVELS) },
     batchSize: 16, steps: 100_000, emaHalfLifeImages: 2000, r1Gamma: 1, r1Every: 4,
     checkpointEvery: 100, sampleEvery: 100, logEvery: 10,
