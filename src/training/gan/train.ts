@@ -11,7 +11,7 @@
  * directions, E_n[(D(x + σn) − D(x))²] / σ² (tfjs has no double backprop for convolutions); Adam; EMA of G.
  *
  * A run directory holds: checkpoint/ (state.json + tensors.bin: G, D, EMA, Adam moments, step, RNG state, data
- * cursor; replaced atomically), texture-gan.bin (the EMA generator, loadable by loadTextureGenerator),
+ * cursor; replaced atomically), texture-gan.bin (the EMA generator and the encoder, loadable by loadTextureGenerator),
  * samples/step-NNNNNN.png (4×4 grids of EMA samples, fixed latents), log.jsonl (one line per logged step).
  */
 import { mkdir, readFile, rename, rm, writeFile, appendFile, stat } from 'node:fs/promises';
