@@ -332,12 +332,10 @@ export function encodeGeneratorWeights(
     for (const s of discriminatorParamSpecs(encoder.config)) named.push([ENCODER_PREFIX + s.name, s.shape, encoder.params[s.name]!]);
   }
   const tensors: WeightsHeader['tensors'] = [];
-  const values = new Map<string, tf.Tensor>();
   let offset = 0;
   for (const [name, shape, t] of named) {
     if (!t) throw new Error(`encodeGeneratorWeights: tensor '${name}' missing`);
     tensors.push({ name, shape, offset });
-    values.set(name, t);
     offset += shape.reduce((a, b) => a * b, 1);
   }
   const header: WeightsHeader = { format: TEXTURE_GAN_FORMAT, version: 1, config, tensors };
@@ -352,7 +350,7 @@ export function encodeGeneratorWeights(
   view.setUint32(4, json.length, true);
   out.set(json, 8);
   const data = new Float32Array(out.buffer, dataStart, offset);
-  for (const t of tensors) data.set(values.get(t.name)!.dataSync() as Float32Array, t.offset);
+  named.forEach(([, , t], i) => data.set(t.dataSync() as Float32Array, tensors[i]!.offset));
   return out;
 }
 
