@@ -49,21 +49,17 @@ export interface GeneratorConfig {
 
 /**
  * The shipped generator's architecture: 128-d latent, 256×256 output. A 64² convolutional core (channels
- * 128 … 8) plus a linear path base + W·z at 128², upsampled bilinearly to 256² (the two top levels have no
- * layers). The default training preset trains the first six levels (to 128²); `growGenerator` adds the 256²
- * level at export (docs/texture-gan.md, "Architecture"). ~6.8 M parameters, 6.3 M of them the linear path.
+ * 128 … 8), upsampled bilinearly to 256² (the two top levels have no layers), plus a linear path base + W·z at
+ * 256² (docs/texture-gan.md, "Architecture"). ~25.7 M parameters, 25.2 M of them the linear path.
  */
 export const DEFAULT_GENERATOR: GeneratorConfig = {
   latentSize: 128,
   resolution: 256,
   channels: [128, 64, 32, 16, 8, 0, 0],
   pixelNormMaxRes: 16,
-  baseResolution: 128,
-  linearResolution: 128,
+  baseResolution: 256,
+  linearResolution: 256,
 };
-
-/** Levels of DEFAULT_GENERATOR that are trained (4² … 128²); the rest are grown at export. */
-export const DEFAULT_TRAINED_LEVELS = 6;
 
 /** Anything that turns latents [B, D] into UV maps [B, R, R, 3] in [0, 1] (the GAN and the PCA baseline). */
 export interface TextureModel {
@@ -201,9 +197,13 @@ export function prepareConstParams(config: GeneratorConfig, params: ParamMap): C
 /**
  * The generator's forward pass: z [B, D] → maps [B, R, R, 3], roughly in [−1, 1] (not clipped, so training sees
  * unsaturated gradients). With raw `params` (training) it is differentiable with respect to z and every
- * parameter; with `ConstParams` (a loaded generator) with respect to z only, and faster.
+ * parameter; with `ConstParams` (a loaded generator) with respect to z only, and faster. `frozenLinearT`
+ * (raw params only): the transpose of the effective W, which is then held constant (a trainer that freezes the
+ * linear path): its gradient flows to z only and W's own is never computed.
  */
-export function generatorForward(config: GeneratorConfig, params: ParamMap | ConstParams, z: tf.Tensor2D): tf.Tensor4D {
+export function generatorForward(
+  config: GeneratorConfig, params: ParamMap | ConstParams, z: tf.Tensor2D, frozenLinearT?: tf.Tensor2D,
+): tf.Tensor4D {
   const res = levels(config);
   const ch = config.channels;
   const b = z.shape[0];
@@ -231,9 +231,8 @@ export function generatorForward(config: GeneratorConfig, params: ParamMap | Con
     if (config.linearResolution !== r) return tf.add(rgb, get('base')) as tf.Tensor4D;
     const w = get('linear/w') as tf.Tensor2D;
     const baseFlat = tf.reshape(get('base'), [-1]);
-    const lin = constant
-      ? tf.add(matMulConst(z, w, () => (params as ConstParams).linearT!), baseFlat) as tf.Tensor2D
-      : dense(z, w, baseFlat);
+    const linearT = constant ? (params as ConstParams).linearT! : frozenLinearT;
+    const lin = linearT ? tf.add(matMulConst(z, w, () => linearT), baseFlat) as tf.Tensor2D : dense(z, w, baseFlat);
     return tf.add(rgb, tf.reshape(lin, [b, r, r, 3])) as tf.Tensor4D;
   };
   return tf.tidy(() => {
@@ -305,10 +304,16 @@ export const TEXTURE_GAN_FORMAT = 'ganfit-texture-gan';
 const MAGIC = 0x47544647; // "GFTG" little-endian
 
 export interface WeightsHeader {
+  /** 2 when some tensor is stored in 8 bits (`encoding`), else 1. */
   format: typeof TEXTURE_GAN_FORMAT;
-  version: 1;
+  version: 1 | 2;
   config: GeneratorConfig;
-  tensors: { name: string; shape: number[]; offset: number }[];
+  /**
+   * Where each tensor is, `offset` in 4-byte words from the data's start. Plain: float32 values. With
+   * `encoding: 'uint8-block'`: per block of QUANT_BLOCK values a float32 pair (lo, step), all pairs first, then
+   * one byte q per value (padded to 4 bytes); the value is lo + q·step.
+   */
+  tensors: { name: string; shape: number[]; offset: number; encoding?: 'uint8-block' }[];
   /** Provenance: training data, steps, licence of the weights. */
   info?: Record<string, unknown>;
   /** The VAE-GAN's encoder (tensors named `encoder/…`), when shipped: `TextureModel.encode`. */
@@ -323,6 +328,63 @@ export interface GeneratorEncoder {
 
 const ENCODER_PREFIX = 'encoder/';
 
+/**
+ * Generator tensors stored in 8 bits: the linear path and the base map (map-like, most of the file). Affine per
+ * block of QUANT_BLOCK values, so a value's error is at most 1/510 of its block's range (~0.3 % of the largest
+ * entry of a W block, under 0.3 8-bit units of the base map); the networks' weights stay float32.
+ */
+export const QUANTIZED_TENSORS: readonly string[] = ['linear/w', 'base'];
+const QUANT_BLOCK = 1024;
+
+function quantizedWords(size: number): number {
+  return 2 * Math.ceil(size / QUANT_BLOCK) + Math.ceil(size / 4);
+}
+
+/** Write `values` as uint8 blocks into `words` (the tensor's slot, quantizedWords(size) long). */
+function quantizeInto(values: Float32Array, words: Float32Array): void {
+  const blocks = Math.ceil(values.length / QUANT_BLOCK);
+  const bytes = new Uint8Array(words.buffer, words.byteOffset + 8 * blocks, values.length);
+  for (let k = 0; k < blocks; k++) {
+    const block = values.subarray(k * QUANT_BLOCK, (k + 1) * QUANT_BLOCK);
+    let lo = Infinity, hi = -Infinity;
+    for (const v of block) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    const step = hi > lo ? (hi - lo) / 255 : 0;
+    words[2 * k] = lo;
+    words[2 * k + 1] = step;
+    const l = words[2 * k]!, st = words[2 * k + 1]!;
+    for (let i = 0; i < block.length; i++) bytes[k * QUANT_BLOCK + i] = st > 0 ? Math.min(255, Math.max(0, Math.round((block[i]! - l) / st))) : 0;
+  }
+}
+
+function dequantize(words: Float32Array, size: number): Float32Array {
+  const blocks = Math.ceil(size / QUANT_BLOCK);
+  const bytes = new Uint8Array(words.buffer, words.byteOffset + 8 * blocks, size);
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    const k = Math.floor(i / QUANT_BLOCK);
+    out[i] = words[2 * k]! + bytes[i]! * words[2 * k + 1]!;
+  }
+  return out;
+}
+
+/** Expand a file's data (4-byte words) into plain float32 tensors: the header with plain offsets, and the values. */
+function expandTensors(header: WeightsHeader, words: Float32Array): { header: WeightsHeader; data: Float32Array } {
+  if (!header.tensors.some((t) => t.encoding)) return { header, data: words };
+  const size = (t: { shape: number[] }): number => t.shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(header.tensors.reduce((n, t) => n + size(t), 0));
+  let offset = 0;
+  const tensors = header.tensors.map((t) => {
+    const n = size(t);
+    if (t.encoding === 'uint8-block') data.set(dequantize(words.subarray(t.offset, t.offset + quantizedWords(n)), n), offset);
+    else if (t.encoding === undefined) data.set(words.subarray(t.offset, t.offset + n), offset);
+    else throw new Error(`texture GAN weights: unknown encoding '${String(t.encoding)}' of '${t.name}'`);
+    const plain = { name: t.name, shape: t.shape, offset };
+    offset += n;
+    return plain;
+  });
+  return { header: { ...header, version: 1, tensors }, data };
+}
+
 /** Serialise generator parameters (values read from `params`) into the single-file format. */
 export function encodeGeneratorWeights(
   config: GeneratorConfig, params: ParamMap, info?: Record<string, unknown>, encoder?: GeneratorEncoder,
@@ -335,10 +397,17 @@ export function encodeGeneratorWeights(
   let offset = 0;
   for (const [name, shape, t] of named) {
     if (!t) throw new Error(`encodeGeneratorWeights: tensor '${name}' missing`);
-    tensors.push({ name, shape, offset });
-    offset += shape.reduce((a, b) => a * b, 1);
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (QUANTIZED_TENSORS.includes(name)) {
+      tensors.push({ name, shape, offset, encoding: 'uint8-block' });
+      offset += quantizedWords(size);
+    } else {
+      tensors.push({ name, shape, offset });
+      offset += size;
+    }
   }
-  const header: WeightsHeader = { format: TEXTURE_GAN_FORMAT, version: 1, config, tensors };
+  const quantized = tensors.some((t) => t.encoding);
+  const header: WeightsHeader = { format: TEXTURE_GAN_FORMAT, version: quantized ? 2 : 1, config, tensors };
   if (info) header.info = info;
   if (encoder) header.encoder = encoder.config;
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -350,18 +419,23 @@ export function encodeGeneratorWeights(
   view.setUint32(4, json.length, true);
   out.set(json, 8);
   const data = new Float32Array(out.buffer, dataStart, offset);
-  named.forEach(([, , t], i) => data.set(t.dataSync() as Float32Array, tensors[i]!.offset));
+  named.forEach(([, , t], i) => {
+    const e = tensors[i]!;
+    const values = t.dataSync() as Float32Array;
+    if (e.encoding) quantizeInto(values, data.subarray(e.offset, e.offset + quantizedWords(values.length)));
+    else data.set(values, e.offset);
+  });
   return out;
 }
 
 function parseHeader(json: Uint8Array, source: string): WeightsHeader {
   const header = JSON.parse(new TextDecoder().decode(json)) as WeightsHeader;
   if (header.format !== TEXTURE_GAN_FORMAT) throw new Error(`${source}: not a ganfit texture GAN file`);
-  if (header.version !== 1) throw new Error(`${source}: unsupported texture GAN version ${header.version}`);
+  if (header.version !== 1 && header.version !== 2) throw new Error(`${source}: unsupported texture GAN version ${String(header.version)}`);
   return header;
 }
 
-/** Parse either layout into a header and its float32 data. */
+/** Parse the single-file layout into a header (plain float32 offsets) and its float32 data (8-bit tensors expanded). */
 export function decodeGeneratorWeights(bytes: Uint8Array, source = 'weights'): { header: WeightsHeader; data: Float32Array } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteLength < 8 || view.getUint32(0, true) !== MAGIC) throw new Error(`${source}: bad magic, not a texture GAN .bin`);
@@ -369,7 +443,7 @@ export function decodeGeneratorWeights(bytes: Uint8Array, source = 'weights'): {
   const header = parseHeader(bytes.subarray(8, 8 + len), source);
   const dataStart = Math.ceil((8 + len) / 4) * 4;
   const copy = bytes.slice(dataStart); // aligned copy
-  return { header, data: new Float32Array(copy.buffer, 0, copy.byteLength / 4) };
+  return expandTensors(header, new Float32Array(copy.buffer, 0, copy.byteLength >> 2));
 }
 
 /** The shipped weights' default location, `assets/texture-gan.bin` in the package. */
@@ -469,7 +543,8 @@ export async function loadTextureGenerator(file: string = defaultGeneratorPath()
     const header = parseHeader(json, file);
     const bin = await readFile(path.join(file, 'weights.bin'));
     const copy = new Uint8Array(bin).slice();
-    return generatorFromWeights(header, new Float32Array(copy.buffer, 0, copy.byteLength / 4));
+    const expanded = expandTensors(header, new Float32Array(copy.buffer, 0, copy.byteLength >> 2));
+    return generatorFromWeights(expanded.header, expanded.data);
   }
   const bytes = await readFile(file);
   const { header, data } = decodeGeneratorWeights(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);

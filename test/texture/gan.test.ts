@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { tf, initEngine } from '../../src/engine/index.js';
 import { Rng } from '../../src/texture/random.js';
-import { avgPool2, convSame, convSameConst, dense, flipFilter, upsample2 } from '../../src/texture/ops.js';
+import { avgPool2, convSame, convSameConst, dense, flipFilter, transposeMatrix, upsample2 } from '../../src/texture/ops.js';
 import {
   decodeGeneratorWeights, encodeGeneratorWeights, generatorForward, generatorFromWeights, generatorParamSpecs, growGenerator, initParams,
-  loadTextureGenerator, makeTextureGenerator, sampleTextures, TextureWeightsMissingError, type GeneratorConfig,
+  loadTextureGenerator, makeTextureGenerator, QUANTIZED_TENSORS, sampleTextures, TextureWeightsMissingError, type GeneratorConfig,
 } from '../../src/texture/gan.js';
 import { discriminatorForward, discriminatorParamSpecs, type DiscriminatorConfig } from '../../src/texture/discriminator.js';
 
@@ -238,6 +238,16 @@ test('linear path and layerless levels: G(z) = up(convolutional RGB) + base + WÂ
   const [gz, gw] = tf.grads((t: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(generatorForward(cfg, { ...params, 'linear/w': w }, t as tf.Tensor2D), probe)))([z, params['linear/w']!]);
   const gzConst = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(gen.forward(t as tf.Tensor2D), probe)))(z);
   tf.tidy(() => assert.ok(tf.max(tf.abs(tf.sub(gz!, gzConst))).dataSync()[0]! < 1e-3 * (tf.max(tf.abs(gzConst)).dataSync()[0]! + 1)));
+  // A frozen W (trainer): the same maps and latent gradient, and the base still gets its gradient.
+  const wT = tf.tidy(() => transposeMatrix(tf.mul(params['linear/w']!, scale) as tf.Tensor2D));
+  tf.tidy(() => {
+    assert.ok(tf.max(tf.abs(tf.sub(generatorForward(cfg, params, z, wT), generatorForward(cfg, params, z)))).dataSync()[0]! < 1e-4);
+    const [gzF, gbF] = tf.grads((t: tf.Tensor, bm: tf.Tensor) => tf.sum(tf.mul(generatorForward(cfg, { ...params, base: bm }, t as tf.Tensor2D, wT), probe)))([z, params.base!]);
+    const [, gb] = tf.grads((t: tf.Tensor, bm: tf.Tensor) => tf.sum(tf.mul(generatorForward(cfg, { ...params, base: bm }, t as tf.Tensor2D), probe)))([z, params.base!]);
+    assert.ok(tf.max(tf.abs(tf.sub(gzF!, gz!))).dataSync()[0]! < 1e-3 * (tf.max(tf.abs(gz!)).dataSync()[0]! + 1));
+    assert.ok(tf.max(tf.abs(tf.sub(gbF!, gb!))).dataSync()[0]! < 1e-4);
+  });
+  wT.dispose();
   tf.tidy(() => fdCheck((w) => tf.sum(tf.mul(generatorForward(cfg, { ...params, 'linear/w': w }, z), probe)), params['linear/w']!, 1e-2, 1e-2, 17));
   tf.dispose([gz!, gw!, gzConst, z, probe]);
   gen.dispose();
@@ -277,5 +287,54 @@ test('weights file with an encoder: round trip, encode = the encoder network on 
   assert.equal(plain.encode, undefined);
   plain.dispose();
   tf.dispose([...Object.values(params), ...Object.values(encParams)]);
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test('weights file: the linear path and base map in 8 bits (per-block affine), within half a step, both layouts', async () => {
+  await initEngine();
+  const before = tf.memory().numTensors;
+  const cfg: GeneratorConfig = { latentSize: 6, resolution: 32, channels: [8, 6, 0, 0], pixelNormMaxRes: 8, baseResolution: 32, linearResolution: 32 };
+  const params = initParams(generatorParamSpecs(cfg), new Rng(31), false);
+  // W (zero-initialised) gets blocks of very different ranges; one block constant.
+  const w = new Rng(32).normals(6 * 32 * 32 * 3).map((v, i) => (i < 1024 ? 3 : v * (1 + (i >> 10))));
+  params['linear/w']!.dispose();
+  params['linear/w'] = tf.tensor2d(w, [6, 32 * 32 * 3]);
+  assert.deepEqual([...QUANTIZED_TENSORS], ['linear/w', 'base']);
+  const bytes = encodeGeneratorWeights(cfg, params);
+  const plainBytes = 4 * generatorParamSpecs(cfg).reduce((n, sp) => n + sp.shape.reduce((a, b) => a * b, 1), 0);
+  assert.ok(bytes.byteLength < 0.4 * plainBytes, `8-bit W: ${bytes.byteLength} of ${plainBytes} bytes`);
+  const { header, data } = decodeGeneratorWeights(bytes);
+  assert.equal(header.tensors.some((t) => t.encoding), false, 'decoded header: plain float32 offsets');
+  const entry = header.tensors.find((t) => t.name === 'linear/w')!;
+  const decoded = data.subarray(entry.offset, entry.offset + w.length);
+  for (let k = 0; k < w.length; k += 1024) {
+    const block = w.subarray(k, k + 1024);
+    const range = Math.max(...block) - Math.min(...block);
+    for (let i = 0; i < block.length; i++) assert.ok(Math.abs(decoded[k + i]! - block[i]!) <= range / 510 * 1.0001 + 1e-6, `W[${k + i}]`);
+  }
+  assert.equal(decoded[5], 3, 'a constant block is exact');
+  // The folder layout reads the same 8-bit payload.
+  const dir = await mkdtemp(path.join(tmpdir(), 'ganfit-gan8-'));
+  try {
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    const len = view.getUint32(4, true);
+    const rawHeader = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + len))) as { version: number };
+    assert.equal(rawHeader.version, 2);
+    await writeFile(path.join(dir, 'model.json'), JSON.stringify(rawHeader));
+    await writeFile(path.join(dir, 'weights.bin'), bytes.subarray(Math.ceil((8 + len) / 4) * 4));
+    await writeFile(path.join(dir, 'g.bin'), bytes);
+    const z = tf.tensor2d(new Rng(33).normals(12), [2, 6]);
+    const ref = generatorFromWeights(header, data);
+    for (const src of [dir, path.join(dir, 'g.bin')]) {
+      const g = await loadTextureGenerator(src);
+      assert.equal(tf.tidy(() => tf.max(tf.abs(tf.sub(g.generate(z), ref.generate(z)))).dataSync()[0]), 0);
+      g.dispose();
+    }
+    ref.dispose();
+    z.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  tf.dispose(Object.values(params));
   assert.equal(tf.memory().numTensors, before);
 });

@@ -28,6 +28,20 @@ test('trainGan smoke: runs, writes checkpoint/samples/generator, leaks nothing, 
     assert.ok(progress.some((p) => p.r1 > 0) && progress.some((p) => p.r1 === 0), 'lazy R1 on every other step');
     assert.deepEqual((await readdir(path.join(root, 'full', 'samples'))).sort(), ['step-000003.png', 'step-000006.png']);
     assert.deepEqual((await readdir(path.join(root, 'full', 'checkpoint'))).sort(), ['state.json', 'tensors.bin']);
+    // The frozen linear path: not trained (G's = the EMA's, no Adam state), while the base map is.
+    const state = JSON.parse(await readFile(path.join(root, 'full', 'checkpoint', 'state.json'), 'utf8')) as
+      { tensors: { name: string; shape: number[]; offset: number }[] };
+    const words = new Float32Array(new Uint8Array(await readFile(path.join(root, 'full', 'checkpoint', 'tensors.bin'))).buffer);
+    const read = (name: string): Float32Array => {
+      const e = state.tensors.find((t) => t.name === name)!;
+      return words.slice(e.offset, e.offset + e.shape.reduce((x, y) => x * y, 1));
+    };
+    assert.deepEqual(config.frozen, ['linear/w']);
+    assert.deepEqual(read('G/linear/w'), read('ema/linear/w'));
+    assert.ok(read('G/linear/w').some((v) => v !== 0), 'W starts at the PCA basis');
+    assert.ok(!state.tensors.some((t) => t.name === 'adamG/m/linear/w'));
+    assert.ok(state.tensors.some((t) => t.name === 'adamG/m/base'));
+    assert.notDeepEqual(read('G/base'), read('ema/base'));
 
     // Interrupted after 3 steps and resumed: the same weights as the uninterrupted run.
     const part = path.join(root, 'part');

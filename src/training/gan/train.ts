@@ -19,10 +19,10 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { tf } from '../../engine/index.js';
 import {
-  DEFAULT_GENERATOR, DEFAULT_TRAINED_LEVELS, encodeGeneratorWeights, generatorForward, growGenerator, generatorParamSpecs, initParams, loadTextureGenerator,
+  DEFAULT_GENERATOR, encodeGeneratorWeights, generatorForward, growGenerator, generatorParamSpecs, initParams, loadTextureGenerator,
   type GeneratorConfig, type ParamMap, type ParamSpec, type TextureGenerator,
 } from '../../texture/gan.js';
-import { downsampleTo } from '../../texture/ops.js';
+import { downsampleTo, transposeMatrix } from '../../texture/ops.js';
 import { fitPcaTextureModel } from '../../texture/pca.js';
 import { Rng } from '../../texture/random.js';
 import { openUvDataset, type BatchCursor, type FillMode, type UvSplit } from '../uv-dataset-format.js';
@@ -65,6 +65,11 @@ export interface GanTrainConfig {
    * channels (`growGenerator`: maps are then the bilinear upsampling of the trained core's). Absent: as trained.
    */
   exportAs?: { resolution: number; channels: number[] };
+  /**
+   * Generator parameters held at their starting values (not trained, not averaged): the default preset keeps
+   * the linear path W at the PCA basis, so the trained layers and base map learn what a linear model misses.
+   */
+  frozen?: string[];
   /** Which items train (default `train`: the held-out split is kept for evaluation). */
   split?: UvSplit;
   fill?: FillMode;
@@ -73,13 +78,6 @@ export interface GanTrainConfig {
   logEvery: number;
   seed: number;
 }
-
-/** The generator trained by the default preset: DEFAULT_GENERATOR up to 128² (its linear path's level). */
-export const TRAINING_GENERATOR: GeneratorConfig = {
-  ...DEFAULT_GENERATOR,
-  resolution: 4 << (DEFAULT_TRAINED_LEVELS - 1),
-  channels: DEFAULT_GENERATOR.channels.slice(0, DEFAULT_TRAINED_LEVELS),
-};
 
 const base = {
   lrG: 0.002, lrD: 0.002, beta1: 0.5, beta2: 0.99, r1Sigma: 0.05, coveragePrior: 1, seed: 1,
@@ -92,18 +90,17 @@ export const GAN_PRESETS: Record<'smoke' | 'default', GanTrainConfig> = {
     generator: { latentSize: 16, resolution: 16, channels: [16, 8, 0], pixelNormMaxRes: 16, baseResolution: 16, linearResolution: 16 },
     discriminator: { resolution: 8, channels: [8, 16] },
     encoder: { resolution: 8, channels: [8, 16], outputs: 32, minibatchStd: false },
-    reconstruction: 10, klWeight: 0.05,
+    reconstruction: 10, klWeight: 0.05, frozen: ['linear/w'],
     batchSize: 4, steps: 6, emaHalfLifeImages: 20, r1Gamma: 1, r1Every: 2,
     checkpointEvery: 3, sampleEvery: 3, logEvery: 1,
   },
   default: {
     ...base,
     lrG: 0.0015, lrD: 0.0015,
-    generator: TRAINING_GENERATOR,
+    generator: DEFAULT_GENERATOR,
     discriminator: { resolution: 64, channels: [8, 16, 32, 64, 128] },
-    encoder: { resolution: 64, channels: [8, 16, 32, 64, 128], outputs: 2 * TRAINING_GENERATOR.latentSize, minibatchStd: false },
-    reconstruction: 10, klWeight: 0.02, adversarialWarmupImages: 6000,
-    exportAs: { resolution: DEFAULT_GENERATOR.resolution, channels: DEFAULT_GENERATOR.channels.slice(DEFAULT_TRAINED_LEVELS) },
+    encoder: { resolution: 64, channels: [8, 16, 32, 64, 128], outputs: 2 * DEFAULT_GENERATOR.latentSize, minibatchStd: false },
+    reconstruction: 10, klWeight: 0.02, adversarialWarmupImages: 6000, frozen: ['linear/w'],
     batchSize: 16, steps: 100_000, emaHalfLifeImages: 2000, r1Gamma: 1, r1Every: 4,
     checkpointEvery: 100, sampleEvery: 100, logEvery: 10,
   },
@@ -278,6 +275,9 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
   const gSpecs = generatorParamSpecs(cfg.generator);
   const dSpecs = discriminatorParamSpecs(cfg.discriminator);
   const G = variablesFrom(gSpecs, rng, 'G');
+  const frozen = new Set(cfg.frozen ?? []);
+  for (const name of frozen) if (!G[name]) throw new Error(`frozen: the generator has no parameter '${name}'`);
+  const trainableG = Object.fromEntries(Object.entries(G).filter(([k]) => !frozen.has(k)));
   const D = variablesFrom(dSpecs, rng, 'D');
   const E = cfg.encoder ? variablesFrom(discriminatorParamSpecs(cfg.encoder), rng, 'E') : {};
   if (G.base && !state) {
@@ -302,7 +302,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
   }
   const ema: ParamMap = {};
   for (const [k, v] of Object.entries(G)) ema[k] = tf.clone(v);
-  const optG = new Adam(G, cfg.lrG, cfg.beta1, cfg.beta2);
+  const optG = new Adam(trainableG, cfg.lrG, cfg.beta1, cfg.beta2);
   const optD = new Adam(D, cfg.lrD, cfg.beta1, cfg.beta2);
   const optE = new Adam(E, cfg.lrG, cfg.beta1, cfg.beta2);
   const optimisers = [[optG, 'G'], [optD, 'D'], [optE, 'E']] as const;
@@ -330,6 +330,11 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     rng.state = state.rngState;
   }
 
+  // A frozen linear path enters the forward pass as a constant (its transpose made once, for z's gradient).
+  const frozenLinearT = frozen.has('linear/w')
+    ? tf.tidy(() => transposeMatrix(tf.mul(G['linear/w']!, gSpecs.find((sp) => sp.name === 'linear/w')!.scale) as tf.Tensor2D))
+    : undefined;
+  const forwardG = (z: tf.Tensor2D): tf.Tensor4D => generatorForward(cfg.generator, G, z, frozenLinearT);
   // Dataset-level maps used by the losses.
   const meanMap = tf.tidy(() => tf.sub(tf.mul(tf.tensor4d(dataset.mean, [1, r, r, 3]), 2), 1));
   const priorWeight = tf.tidy(() => tf.pow(tf.sub(1, tf.tensor4d(dataset.coverage, [1, r, r, 1])), 4));
@@ -404,7 +409,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
       const zD = latent(b);
       const r1Every = cfg.r1Every ?? 1;
       const noise = cfg.r1Gamma > 0 && step % r1Every === 0 ? tf.tensor4d(rng.normals(b * rD * rD * 3), [b, rD, rD, 3]) : null;
-      const fake = tf.tidy(() => generatorForward(cfg.generator, G, zD));
+      const fake = tf.tidy(() => forwardG(zD));
       let r1Value = 0;
       const dStep = tf.variableGrads(() => {
         const dReal = discriminatorForward(cfg.discriminator, D, realD, masksD);
@@ -440,7 +445,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
           kl = tf.mul(tf.mean(tf.sub(tf.add(tf.square(mu), tf.exp(logVar)), tf.add(logVar, 1))), 0.5) as tf.Scalar;
           z = tf.concat([zG, tf.add(mu, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps))], 0) as tf.Tensor2D;
         }
-        const out = generatorForward(cfg.generator, G, z);
+        const out = forwardG(z);
         const g = kl ? tf.slice(out, [0, 0, 0, 0], [b, r, r, 3]) as tf.Tensor4D : out;
         const dFake = discriminatorForward(cfg.discriminator, D, toD(g), masksD);
         const warmup = cfg.adversarialWarmupImages ?? 0;
@@ -456,8 +461,8 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
           loss = tf.add(loss, tf.add(tf.mul(l1, cfg.reconstruction ?? 1), tf.mul(kl, cfg.klWeight ?? 1)));
         }
         return loss as tf.Scalar;
-      }, [...Object.values(G), ...Object.values(E)]);
-      optG.apply(Object.fromEntries(Object.entries(G).map(([k, v]) => [k, gStep.grads[v.name]!])));
+      }, [...Object.values(trainableG), ...Object.values(E)]);
+      optG.apply(Object.fromEntries(Object.entries(trainableG).map(([k, v]) => [k, gStep.grads[v.name]!])));
       if (cfg.encoder) optE.apply(Object.fromEntries(Object.entries(E).map(([k, v]) => [k, gStep.grads[v.name]!])));
       const lossG = gStep.value.dataSync()[0]!;
       gStep.value.dispose();
@@ -466,7 +471,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
       eps?.dispose();
       // --- EMA.
       tf.tidy(() => {
-        for (const [k, v] of Object.entries(G)) {
+        for (const [k, v] of Object.entries(trainableG)) {
           const e = tf.add(tf.mul(ema[k]!, emaBeta), tf.mul(v, 1 - emaBeta));
           ema[k]!.dispose();
           ema[k] = tf.keep(e);
@@ -495,6 +500,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     await batches.return(undefined);
     for (const [opt] of optimisers) opt.dispose();
     tf.dispose([...Object.values(G), ...Object.values(D), ...Object.values(E), ...Object.values(ema), meanMap, priorWeight, fixedZ]);
+    frozenLinearT?.dispose();
   }
   const result: TrainResult = { step, runDir, generatorPath: genPath };
   if (last) result.lastProgress = last;
