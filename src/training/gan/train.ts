@@ -96,11 +96,13 @@ export const GAN_PRESETS: Record<'smoke' | 'default', GanTrainConfig> = {
   },
   default: {
     ...base,
-    lrG: 0.0015, lrD: 0.0015,
+    // G's non-adversarial terms ×10 against the adversarial one (its weight 0.1 in effect, Adam being scale-free):
+    // at weight 1 the held-out inversion error rose faster as the adversarial term ramped in (docs/texture-gan.md).
+    lrG: 0.0015, lrD: 0.0015, coveragePrior: 10,
     generator: DEFAULT_GENERATOR,
     discriminator: { resolution: 64, channels: [8, 16, 32, 64, 128] },
     encoder: { resolution: 64, channels: [8, 16, 32, 64, 128], outputs: 2 * DEFAULT_GENERATOR.latentSize, minibatchStd: false },
-    reconstruction: 10, klWeight: 0.02, adversarialWarmupImages: 6000, frozen: ['linear/w'],
+    reconstruction: 100, klWeight: 0.2, adversarialWarmupImages: 6000, frozen: ['linear/w'],
     batchSize: 16, steps: 100_000, emaHalfLifeImages: 2000, r1Gamma: 1, r1Every: 4,
     checkpointEvery: 100, sampleEvery: 100, logEvery: 10,
   },
