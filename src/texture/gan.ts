@@ -304,8 +304,8 @@ export const TEXTURE_GAN_FORMAT = 'ganfit-texture-gan';
 const MAGIC = 0x47544647; // "GFTG" little-endian
 
 export interface WeightsHeader {
-  /** 2 when some tensor is stored in 8 bits (`encoding`), else 1. */
   format: typeof TEXTURE_GAN_FORMAT;
+  /** 2 when some tensor is stored in 8 bits (`encoding`), else 1. */
   version: 1 | 2;
   config: GeneratorConfig;
   /**
@@ -330,8 +330,8 @@ const ENCODER_PREFIX = 'encoder/';
 
 /**
  * Generator tensors stored in 8 bits: the linear path and the base map (map-like, most of the file). Affine per
- * block of QUANT_BLOCK values, so a value's error is at most 1/510 of its block's range (~0.3 % of the largest
- * entry of a W block, under 0.3 8-bit units of the base map); the networks' weights stay float32.
+ * block of QUANT_BLOCK values, so a value's error is at most 1/510 of its block's range (≤ 0.4 % of the largest
+ * entry of a W block, ≤ 0.5 8-bit units of the base map); the networks' weights stay float32.
  */
 export const QUANTIZED_TENSORS: readonly string[] = ['linear/w', 'base'];
 const QUANT_BLOCK = 1024;
@@ -375,6 +375,9 @@ function expandTensors(header: WeightsHeader, words: Float32Array): { header: We
   let offset = 0;
   const tensors = header.tensors.map((t) => {
     const n = size(t);
+    if (t.offset + (t.encoding ? quantizedWords(n) : n) > words.length) {
+      throw new Error(`texture GAN weights: tensor '${t.name}' runs past the end of the data (truncated file?)`);
+    }
     if (t.encoding === 'uint8-block') data.set(dequantize(words.subarray(t.offset, t.offset + quantizedWords(n)), n), offset);
     else if (t.encoding === undefined) data.set(words.subarray(t.offset, t.offset + n), offset);
     else throw new Error(`texture GAN weights: unknown encoding '${String(t.encoding)}' of '${t.name}'`);
