@@ -351,6 +351,7 @@ function quantizeInto(values: Float32Array, words: Float32Array): void {
     const step = hi > lo ? (hi - lo) / 255 : 0;
     words[2 * k] = lo;
     words[2 * k + 1] = step;
+    // Quantise against the float32-rounded pair the reader will use, so the error bound holds for the stored values.
     const l = words[2 * k]!, st = words[2 * k + 1]!;
     for (let i = 0; i < block.length; i++) bytes[k * QUANT_BLOCK + i] = st > 0 ? Math.min(255, Math.max(0, Math.round((block[i]! - l) / st))) : 0;
   }
@@ -360,9 +361,10 @@ function dequantize(words: Float32Array, size: number): Float32Array {
   const blocks = Math.ceil(size / QUANT_BLOCK);
   const bytes = new Uint8Array(words.buffer, words.byteOffset + 8 * blocks, size);
   const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    const k = Math.floor(i / QUANT_BLOCK);
-    out[i] = words[2 * k]! + bytes[i]! * words[2 * k + 1]!;
+  for (let k = 0; k < blocks; k++) {
+    const lo = words[2 * k]!, step = words[2 * k + 1]!;
+    const end = Math.min(size, (k + 1) * QUANT_BLOCK);
+    for (let i = k * QUANT_BLOCK; i < end; i++) out[i] = lo + bytes[i]! * step;
   }
   return out;
 }

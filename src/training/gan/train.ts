@@ -280,6 +280,8 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
   const frozen = new Set(cfg.frozen ?? []);
   for (const name of frozen) if (!G[name]) throw new Error(`frozen: the generator has no parameter '${name}'`);
   const trainableG = Object.fromEntries(Object.entries(G).filter(([k]) => !frozen.has(k)));
+  /** W's run-time scale (equalised learning rate): effective W = stored W × this. */
+  const linearScale = gSpecs.find((sp) => sp.name === 'linear/w')?.scale ?? 1;
   const D = variablesFrom(dSpecs, rng, 'D');
   const E = cfg.encoder ? variablesFrom(discriminatorParamSpecs(cfg.encoder), rng, 'E') : {};
   if (G.base && !state) {
@@ -289,9 +291,8 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     const at = rb === r ? dataset : await openUvDataset(options.datasetDir, { resolution: rb, split: cfg.split ?? 'train' });
     if (G['linear/w']) {
       const pca = await fitPcaTextureModel(at, { latentSize: cfg.generator.latentSize, seed: cfg.seed });
-      const scale = gSpecs.find((sp) => sp.name === 'linear/w')!.scale;
       tf.tidy(() => {
-        G['linear/w']!.assign(tf.div(pca.basis, scale));
+        G['linear/w']!.assign(tf.div(pca.basis, linearScale));
         G.base!.assign(tf.tensor4d(pca.mean, [1, rb, rb, 3]));
       });
       pca.dispose();
@@ -302,8 +303,9 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     // toRGB layers would add several levels of coloured noise that take thousands of images to unlearn).
     tf.tidy(() => { for (const [k, v] of Object.entries(G)) if (k.endsWith('/rgb/w')) v.assign(tf.zerosLike(v)); });
   }
+  // The EMA generator; a frozen parameter is its own average, so EMA shares G's tensor (not saved, not disposed twice).
   const ema: ParamMap = {};
-  for (const [k, v] of Object.entries(G)) ema[k] = tf.clone(v);
+  for (const [k, v] of Object.entries(G)) ema[k] = frozen.has(k) ? v : tf.clone(v);
   const optG = new Adam(trainableG, cfg.lrG, cfg.beta1, cfg.beta2);
   const optD = new Adam(D, cfg.lrD, cfg.beta1, cfg.beta2);
   const optE = new Adam(E, cfg.lrG, cfg.beta1, cfg.beta2);
@@ -321,7 +323,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     for (const k of Object.keys(G)) restore(`G/${k}`, G[k]!, {}, k);
     for (const k of Object.keys(D)) restore(`D/${k}`, D[k]!, {}, k);
     for (const k of Object.keys(E)) restore(`E/${k}`, E[k]!, {}, k);
-    for (const k of Object.keys(ema)) restore(`ema/${k}`, ema[k]!, ema, k);
+    for (const k of Object.keys(trainableG)) restore(`ema/${k}`, ema[k]!, ema, k);
     for (const [opt, tag] of optimisers) {
       for (const k of Object.keys(opt.m)) restore(`adam${tag}/m/${k}`, opt.m[k]!, {}, k);
       for (const k of Object.keys(opt.v)) restore(`adam${tag}/v/${k}`, opt.v[k]!, {}, k);
@@ -334,7 +336,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
 
   // A frozen linear path enters the forward pass as a constant (its transpose made once, for z's gradient).
   const frozenLinearT = frozen.has('linear/w')
-    ? tf.tidy(() => transposeMatrix(tf.mul(G['linear/w']!, gSpecs.find((sp) => sp.name === 'linear/w')!.scale) as tf.Tensor2D))
+    ? tf.tidy(() => transposeMatrix(tf.mul(G['linear/w']!, linearScale) as tf.Tensor2D))
     : undefined;
   const forwardG = (z: tf.Tensor2D): tf.Tensor4D => generatorForward(cfg.generator, G, z, frozenLinearT);
   // Dataset-level maps used by the losses.
@@ -352,7 +354,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     for (const [k, v] of Object.entries(G)) tensors[`G/${k}`] = v;
     for (const [k, v] of Object.entries(D)) tensors[`D/${k}`] = v;
     for (const [k, v] of Object.entries(E)) tensors[`E/${k}`] = v;
-    for (const [k, v] of Object.entries(ema)) tensors[`ema/${k}`] = v;
+    for (const k of Object.keys(trainableG)) tensors[`ema/${k}`] = ema[k]!;
     for (const [opt, tag] of optimisers) {
       for (const [k, v] of Object.entries(opt.m)) tensors[`adam${tag}/m/${k}`] = v;
       for (const [k, v] of Object.entries(opt.v)) tensors[`adam${tag}/v/${k}`] = v;
@@ -501,7 +503,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
   } finally {
     await batches.return(undefined);
     for (const [opt] of optimisers) opt.dispose();
-    tf.dispose([...Object.values(G), ...Object.values(D), ...Object.values(E), ...Object.values(ema), meanMap, priorWeight, fixedZ]);
+    tf.dispose([...Object.values(G), ...Object.values(D), ...Object.values(E), ...Object.keys(trainableG).map((k) => ema[k]!), meanMap, priorWeight, fixedZ]);
     frozenLinearT?.dispose();
   }
   const result: TrainResult = { step, runDir, generatorPath: genPath };
