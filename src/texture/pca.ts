@@ -7,6 +7,11 @@
  * towards the mean rather than towards black. The top components come from randomized subspace iteration that
  * streams the data in batches (never the N×N Gram or D×D covariance): Q ← orth(Σ_b X_bᵀ X_b Q), then an exact
  * eigen-decomposition of the small covariance QᵀCQ.
+ *
+ * With `missing: 'em'` the texels the photo did not see are missing data rather than their fill: EM for a
+ * low-rank model with missing entries (Srebro & Jaakkola, "Weighted low-rank approximations", ICML 2003). From the
+ * filled maps, each iteration takes one more subspace step and replaces every unseen texel by the current rank-k
+ * reconstruction, so the components end up modelling what photos show instead of the mirror-and-mean fill.
  */
 import { tf } from '../engine/index.js';
 import type { TextureModel } from './gan.js';
@@ -29,6 +34,18 @@ export interface PcaFitOptions {
   oversample?: number;
   batchSize?: number;
   seed?: number;
+  /**
+   * Texels a photo did not see (mask below `seenThreshold`): 'filled' (default) takes them as the source fills
+   * them, the classical PCA of filled maps; 'em' treats them as missing (see the file's comment). 'em' holds the
+   * maps in memory as float32 (4·R²·3 bytes each: 3.1 GB for 4,000 maps at 256²).
+   */
+  missing?: 'filled' | 'em';
+  /** EM iterations for `missing: 'em'` (each two passes over the maps); default 8. */
+  emIterations?: number;
+  /** A texel counts as seen at this mask value or above; default 0.99 (the evaluation's). */
+  seenThreshold?: number;
+  /** EM progress: the RMS error (in [−1, 1] units) of the rank-k reconstruction on the seen texels. */
+  onProgress?: (p: { iteration: number; iterations: number; seenRms: number }) => void;
 }
 
 export interface PcaTextureModel extends TextureModel {
@@ -73,25 +90,59 @@ export async function fitPcaTextureModel(source: UvSource, options: PcaFitOption
 
   const batches: number[][] = [];
   for (let s = 0; s < n; s += bs) batches.push(Array.from({ length: Math.min(bs, n - s) }, (_, i) => s + i));
-  const loadFlat = async (idx: number[]): Promise<tf.Tensor2D> => {
+  const loadFlat = async (idx: number[]): Promise<{ x: tf.Tensor2D; m: tf.Tensor4D }> => {
     const { images, masks } = await source.load(idx);
-    masks.dispose();
-    const flat = tf.reshape(images, [idx.length, d]) as tf.Tensor2D;
+    const x = tf.reshape(images, [idx.length, d]) as tf.Tensor2D;
     images.dispose();
-    return flat;
+    return { x, m: masks };
   };
 
-  // Pass 0: the mean.
-  let sum = tf.zeros([1, d]);
-  for (const b of batches) {
-    const x = await loadFlat(b);
-    const next = tf.tidy(() => tf.add(sum, tf.sum(x, 0, true)));
-    sum.dispose();
-    x.dispose();
-    sum = next;
+  // The maps the passes read: from the source (classical PCA), or held in memory with their unseen texels
+  // replaced by the current reconstruction (EM).
+  const em = options.missing === 'em';
+  const seenThreshold = options.seenThreshold ?? 0.99;
+  const filled: Float32Array[] = [];
+  const seen: Uint8Array[] = [];
+  if (em) {
+    for (const b of batches) {
+      const { x, m } = await loadFlat(b);
+      const xs = x.dataSync() as Float32Array;
+      const ms = m.dataSync() as Float32Array;
+      for (let i = 0; i < b.length; i++) {
+        filled.push(xs.slice(i * d, (i + 1) * d));
+        const s = new Uint8Array(r * r);
+        for (let t = 0; t < r * r; t++) s[t] = ms[i * r * r + t]! >= seenThreshold ? 1 : 0;
+        seen.push(s);
+      }
+      x.dispose();
+      m.dispose();
+    }
   }
-  const meanT = tf.tidy(() => tf.div(sum, n)) as tf.Tensor2D;
-  sum.dispose();
+  const batchOf = async (idx: number[]): Promise<tf.Tensor2D> => {
+    if (em) {
+      const out = new Float32Array(idx.length * d);
+      idx.forEach((k, i) => out.set(filled[k]!, i * d));
+      return tf.tensor2d(out, [idx.length, d]);
+    }
+    const { x, m } = await loadFlat(idx);
+    m.dispose();
+    return x;
+  };
+
+  const meanOf = async (): Promise<tf.Tensor2D> => {
+    let sum = tf.zeros([1, d]);
+    for (const b of batches) {
+      const x = await batchOf(b);
+      const next = tf.tidy(() => tf.add(sum, tf.sum(x, 0, true)));
+      sum.dispose();
+      x.dispose();
+      sum = next;
+    }
+    const mean = tf.tidy(() => tf.div(sum, n)) as tf.Tensor2D;
+    sum.dispose();
+    return mean;
+  };
+  let meanT = await meanOf();
 
   // Streaming product Zᵀ = Σ_b (X_b Q)ᵀ X_b = (XᵀX Q)ᵀ, [p, D]; everything as plain (untransposed) matmuls,
   // which wasm runs fastest.
@@ -99,7 +150,7 @@ export async function fitPcaTextureModel(source: UvSource, options: PcaFitOption
     let zt = tf.zeros([p, d]) as tf.Tensor2D;
     let small = tf.zeros([p, p]);
     for (const b of batches) {
-      const x = await loadFlat(b);
+      const x = await batchOf(b);
       const next = tf.tidy(() => {
         const xc = tf.sub(x, meanT);
         const y = tf.matMul(xc, q); // [b, p]
@@ -152,6 +203,19 @@ export async function fitPcaTextureModel(source: UvSource, options: PcaFitOption
     return q;
   };
 
+  /** The top k of the subspace's covariance: σ_j and the σ-scaled eigenvectors in Q's coordinates, [p, k]. */
+  const topK = (small: Float64Array): { sigma: Float32Array; vk: Float32Array } => {
+    for (let i = 0; i < small.length; i++) small[i]! /= n - 1;
+    const { values, vectors } = symmetricEigen(small, p);
+    const sigma = new Float32Array(k);
+    const vk = new Float32Array(p * k);
+    for (let j = 0; j < k; j++) {
+      sigma[j] = Math.sqrt(Math.max(0, values[j]!));
+      for (let i = 0; i < p; i++) vk[i * k + j] = vectors[i * p + j]! * sigma[j]!;
+    }
+    return { sigma, vk };
+  };
+
   const rng = new Rng(options.seed ?? 1);
   let q = tf.tensor2d(rng.normals(d * p), [d, p]);
   for (let it = 0; it < iterations; it++) {
@@ -160,17 +224,57 @@ export async function fitPcaTextureModel(source: UvSource, options: PcaFitOption
     q = orthonormal(zt);
     zt.dispose();
   }
+
+  const emIterations = em ? options.emIterations ?? 8 : 0;
+  for (let it = 0; it < emIterations; it++) {
+    const { zt, small } = await cov(q);
+    const { sigma, vk } = topK(small);
+    // Rank-k reconstruction mean + (F−mean)·Q·Vₖ·Vₖᵀ·Qᵀ (Vₖ orthonormal: the σ-scaling divided out again).
+    const proj = tf.tidy(() => {
+      const v = tf.tensor2d(vk, [p, k]);
+      const inv = tf.tensor2d(Array.from(sigma, (sg) => (sg > 0 ? 1 / (sg * sg) : 0)), [1, k]);
+      return tf.matMul(tf.mul(v, inv), v, false, true); // Vₖ·Vₖᵀ from the σ-scaled vectors
+    });
+    const back = tf.tidy(() => transposeMatrix(tf.matMul(q, proj) as tf.Tensor2D)); // (Q·Vₖ·Vₖᵀ)ᵀ, [p, D]
+    proj.dispose();
+    let se = 0;
+    let count = 0;
+    for (const b of batches) {
+      const x = await batchOf(b);
+      const rec = tf.tidy(() => tf.add(tf.matMul(tf.matMul(tf.sub(x, meanT), q), back), meanT));
+      const rs = rec.dataSync() as Float32Array;
+      x.dispose();
+      rec.dispose();
+      b.forEach((mapIndex, i) => {
+        const f = filled[mapIndex]!;
+        const s = seen[mapIndex]!;
+        for (let t = 0; t < r * r; t++) {
+          for (let c = 0; c < 3; c++) {
+            const j = t * 3 + c;
+            const value = rs[i * d + j]!;
+            if (s[t]) {
+              se += (f[j]! - value) ** 2;
+              count++;
+            } else {
+              f[j] = value;
+            }
+          }
+        }
+      });
+    }
+    back.dispose();
+    meanT.dispose();
+    meanT = await meanOf();
+    q.dispose();
+    q = orthonormal(zt);
+    zt.dispose();
+    options.onProgress?.({ iteration: it + 1, iterations: emIterations, seenRms: Math.sqrt(se / Math.max(1, count)) });
+  }
+
   // Covariance in the subspace, QᵀXcᵀXcQ / (n − 1), and its eigen-decomposition.
   const { zt, small } = await cov(q);
   zt.dispose();
-  for (let i = 0; i < small.length; i++) small[i]! /= n - 1;
-  const { values, vectors } = symmetricEigen(small, p);
-  const sigma = new Float32Array(k);
-  const vk = new Float32Array(p * k);
-  for (let j = 0; j < k; j++) {
-    sigma[j] = Math.sqrt(Math.max(0, values[j]!));
-    for (let i = 0; i < p; i++) vk[i * k + j] = vectors[i * p + j]! * sigma[j]!;
-  }
+  const { sigma, vk } = topK(small);
   const basis = tf.tidy(() => tf.transpose(tf.matMul(q, tf.tensor2d(vk, [p, k])))) as tf.Tensor2D; // [k, D]
   q.dispose();
   const mean = meanT.dataSync() as Float32Array;

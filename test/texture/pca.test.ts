@@ -101,3 +101,71 @@ test('PCA texture model: matches the exact covariance spectrum, mean at z = 0, s
   model.dispose();
   assert.equal(tf.memory().numTensors, before);
 });
+
+test('PCA with missing: \'em\' models the seen texels of partly unseen maps; the classical fit models the fill', async () => {
+  await initEngine();
+  const r = 8;
+  const d = r * r * 3;
+  const { data } = syntheticSource(80, r, [0.3, 0.15, 0.05], 1e-4);
+  // Each map misses a random 40 % of its texels, filled with a constant as a dataset's crude fill would.
+  const rng = new Rng(9);
+  const seen = data.map(() => Float32Array.from({ length: r * r }, () => (rng.next() < 0.6 ? 1 : 0)));
+  const source: UvSource = {
+    resolution: r, size: data.length,
+    async load(idx) {
+      const flat = new Float32Array(idx.length * d);
+      idx.forEach((k, b) => {
+        for (let j = 0; j < d; j++) flat[b * d + j] = seen[k]![Math.floor(j / 3)] ? data[k]![j]! : 0.5;
+      });
+      const masks = new Float32Array(idx.length * r * r);
+      idx.forEach((k, b) => masks.set(seen[k]!, b * r * r));
+      return { images: tf.tensor4d(flat, [idx.length, r, r, 3]), masks: tf.tensor4d(masks, [idx.length, r, r, 1]) };
+    },
+  };
+  /** RMS over maps of the least-squares fit of each map's seen texels by the model (mean + basisᵀ·z). */
+  const seenFitRms = (mean: Float32Array, basis: Float32Array, k: number): number => {
+    let se = 0;
+    let count = 0;
+    data.forEach((x, m) => {
+      const rows: number[] = [];
+      for (let j = 0; j < d; j++) if (seen[m]![Math.floor(j / 3)]) rows.push(j);
+      const a = new Float64Array(k * k);
+      const b = new Float64Array(k);
+      for (const j of rows) for (let p = 0; p < k; p++) {
+        b[p]! += basis[p * d + j]! * (x[j]! - mean[j]!);
+        for (let q = 0; q < k; q++) a[p * k + q]! += basis[p * d + j]! * basis[q * d + j]!;
+      }
+      const { values, vectors } = symmetricEigen(a, k); // z = A⁻¹b through the eigen-decomposition
+      const z = new Float64Array(k);
+      for (let e = 0; e < k; e++) {
+        if (values[e]! < 1e-12) continue;
+        let dot = 0;
+        for (let p = 0; p < k; p++) dot += vectors[p * k + e]! * b[p]!;
+        for (let p = 0; p < k; p++) z[p]! += vectors[p * k + e]! * dot / values[e]!;
+      }
+      for (const j of rows) {
+        let v = mean[j]!;
+        for (let p = 0; p < k; p++) v += basis[p * d + j]! * z[p]!;
+        se += (x[j]! - v) ** 2;
+        count++;
+      }
+    });
+    return Math.sqrt(se / count);
+  };
+  const classical = await fitPcaTextureModel(source, { latentSize: 3, batchSize: 16 });
+  const progress: number[] = [];
+  const em = await fitPcaTextureModel(source, {
+    latentSize: 3, batchSize: 16, missing: 'em', emIterations: 30, onProgress: (p) => progress.push(p.seenRms),
+  });
+  const before = tf.memory().numTensors;
+  const classicalRms = seenFitRms(classical.mean, classical.basis.dataSync() as Float32Array, 3);
+  const emRms = seenFitRms(em.mean, em.basis.dataSync() as Float32Array, 3);
+  assert.equal(progress.length, 30);
+  assert.ok(progress[29]! < 0.5 * progress[0]!, `EM seen-texel error ${progress[0]} → ${progress[29]}`);
+  for (let i = 1; i < progress.length; i++) assert.ok(progress[i]! <= progress[i - 1]! * 1.01, `EM error rose at ${i}: ${progress}`);
+  assert.ok(emRms < 0.02, `EM model's seen-texel fit ${emRms}`);
+  assert.ok(emRms < 0.25 * classicalRms, `EM ${emRms} vs classical ${classicalRms}`);
+  assert.equal(tf.memory().numTensors, before);
+  classical.dispose();
+  em.dispose();
+});

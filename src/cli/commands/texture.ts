@@ -25,7 +25,7 @@ const usage = [
   'ganfit texture dataset <photos dir> -o <dir> [--limit N] [--resolution R] [--shard K/N]',
   'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|default] [--steps N] [--checkpoint-every N] [--resume]',
   'ganfit texture sample [-n N] [--seed S] [--weights <file>] -o <dir>',
-  'ganfit texture eval <dataset dir> [--weights <file>] [-n 500] [--from 0] [--samples 100] [--steps N] [--seed S] -o <report dir>',
+  'ganfit texture eval <dataset dir> [--weights <file>] [-n 500] [--from 0] [--samples 100] [--steps N] [--seed S] [--pca-em] -o <report dir>',
 ].join(' | ');
 
 /** `--shard K/N` (0 ≤ K < N): this process builds every N-th photo, starting at the K-th. */
@@ -73,6 +73,7 @@ async function train(argv: string[]): Promise<number> {
   process.once('SIGINT', () => { stop = true; progress.note('ganfit: stopping after the next checkpoint (Ctrl-C again to abort)'); });
   const result = await trainGan(config, {
     datasetDir: positionals[0], runDir: values.out as string, resume: !!values.resume, shouldStop: () => stop,
+    onNote: (m) => progress.note(`ganfit: ${m}`),
     onProgress: (p) => progress.update(p.step, p.steps, `D ${p.lossD.toFixed(3)} G ${p.lossG.toFixed(3)} ${p.imagesPerSec.toFixed(1)} img/s`),
   });
   progress.done();
@@ -139,6 +140,7 @@ async function evaluate(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     out: { type: 'string', short: 'o' }, weights: { type: 'string' }, n: { type: 'string', short: 'n' }, samples: { type: 'string' },
     from: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
+    'pca-em': { type: 'boolean' },
   }, usage);
   if (positionals.length !== 1 || !values.out) throw usageError(`usage: ${usage}`);
   const datasetDir = positionals[0]!;
@@ -158,6 +160,7 @@ async function evaluate(argv: string[]): Promise<number> {
   const progress = createProgress({ quiet: !!values.quiet });
   const note = (m: string) => process.stderr.write(m + '\n');
   let pca: Awaited<ReturnType<typeof fitPcaTextureModel>> | undefined;
+  let pcaEm: typeof pca;
   try {
     const train = await openUvDataset(datasetDir, { split: 'train', cache: true });
     const heldoutSet = await openUvDataset(datasetDir, { split: 'heldout', fill: 'none' });
@@ -168,9 +171,19 @@ async function evaluate(argv: string[]): Promise<number> {
     pca = await fitPcaTextureModel(train, { latentSize: gan.latentSize, seed });
     const pcaSeconds = (performance.now() - t0) / 1000;
     note(`ganfit: PCA fitted in ${pcaSeconds.toFixed(1)} s`);
+    // --pca-em: also the PCA that treats unseen texels as missing (what the default generator's linear path starts as).
+    let pcaEmSeconds = 0;
+    if (values['pca-em']) {
+      const t1 = performance.now();
+      pcaEm = await fitPcaTextureModel(train, {
+        latentSize: gan.latentSize, seed, missing: 'em',
+        onProgress: (p) => note(`ganfit: PCA (EM) iteration ${p.iteration}/${p.iterations}, seen-texel RMS ${p.seenRms.toFixed(4)}`),
+      });
+      pcaEmSeconds = (performance.now() - t1) / 1000;
+    }
     const fitter = await createFitter();
     const { report, grids } = await evaluateTextureModels({
-      dataset: heldoutSet, models: { gan, pca }, faceModel: fitter.model, detector: fitter.detector,
+      dataset: heldoutSet, models: { gan, pca, ...(pcaEm ? { 'pca-em': pcaEm } : {}) }, faceModel: fitter.model, detector: fitter.detector,
       heldout, from, samples, steps, seed,
       onProgress: (p) => progress.update(p.done, p.total, `${p.phase} ${p.model}`),
     });
@@ -180,6 +193,7 @@ async function evaluate(argv: string[]): Promise<number> {
       provenance: {
         generator: { weights: path.resolve(weights ?? defaultGeneratorPath()), config: gan.config, info: gan.info ?? null },
         pca: { split: 'train', maps: train.size, components: pca.latentSize, seconds: pcaSeconds },
+        ...(pcaEm ? { 'pca-em': { split: 'train', maps: train.size, components: pcaEm.latentSize, missing: 'em', seconds: pcaEmSeconds } } : {}),
         detector: fitter.detector.options,
       },
     };
@@ -192,6 +206,7 @@ async function evaluate(argv: string[]): Promise<number> {
   } finally {
     gan.dispose();
     pca?.dispose();
+    pcaEm?.dispose();
   }
   return 0;
 }

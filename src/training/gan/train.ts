@@ -70,6 +70,12 @@ export interface GanTrainConfig {
    * the linear path W at the PCA basis, so the trained layers and base map learn what a linear model misses.
    */
   frozen?: string[];
+  /**
+   * How the starting PCA of the linear path treats texels no photo saw (`fitPcaTextureModel`'s `missing`):
+   * 'filled' (default) fits the filled maps; 'em' treats them as missing data, so W models seen skin rather
+   * than the mirror-and-mean fill (the default preset; docs/texture-gan.md, "Linear path").
+   */
+  linearInit?: { missing: 'filled' | 'em'; emIterations?: number };
   /** Which items train (default `train`: the held-out split is kept for evaluation). */
   split?: UvSplit;
   fill?: FillMode;
@@ -103,6 +109,7 @@ export const GAN_PRESETS: Record<'smoke' | 'default', GanTrainConfig> = {
     discriminator: { resolution: 64, channels: [8, 16, 32, 64, 128] },
     encoder: { resolution: 64, channels: [8, 16, 32, 64, 128], outputs: 2 * DEFAULT_GENERATOR.latentSize, minibatchStd: false },
     reconstruction: 100, klWeight: 0.2, adversarialWarmupImages: 6000, frozen: ['linear/w'],
+    linearInit: { missing: 'em', emIterations: 8 },
     batchSize: 16, steps: 100_000, emaHalfLifeImages: 2000, r1Gamma: 1, r1Every: 4,
     checkpointEvery: 100, sampleEvery: 100, logEvery: 10,
   },
@@ -128,6 +135,8 @@ export interface TrainOptions {
   /** Continue from runDir/checkpoint (its config wins over `config`, except `steps` and `exportAs`). */
   resume?: boolean;
   onProgress?: (p: GanProgress) => void;
+  /** One-line notes on the setup (e.g. the starting PCA's EM iterations). */
+  onNote?: (message: string) => void;
   /** Stop (after a checkpoint) when this returns true, checked every step. */
   shouldStop?: () => boolean;
 }
@@ -290,7 +299,10 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     const rb = cfg.generator.baseResolution!;
     const at = rb === r ? dataset : await openUvDataset(options.datasetDir, { resolution: rb, split: cfg.split ?? 'train' });
     if (G['linear/w']) {
-      const pca = await fitPcaTextureModel(at, { latentSize: cfg.generator.latentSize, seed: cfg.seed });
+      const pca = await fitPcaTextureModel(at, {
+        latentSize: cfg.generator.latentSize, seed: cfg.seed, ...cfg.linearInit,
+        onProgress: (p) => options.onNote?.(`linear path: EM ${p.iteration}/${p.iterations}, seen-texel RMS ${p.seenRms.toFixed(4)}`),
+      });
       tf.tidy(() => {
         G['linear/w']!.assign(tf.div(pca.basis, linearScale));
         G.base!.assign(tf.tensor4d(pca.mean, [1, rb, rb, 3]));
