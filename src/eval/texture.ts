@@ -25,10 +25,9 @@ import { sampleTextures } from '../texture/gan.js';
 import { resampleBilinear } from '../texture/ops.js';
 import { createFrontalPreview, PREVIEW_CAMERA, PREVIEW_LIGHT, PREVIEW_SIZE } from '../texture/preview.js';
 import { Rng } from '../texture/random.js';
-import { isHeldOut, type UvDataset } from '../training/uv-dataset-format.js';
+import { isHeldOut, SEEN_THRESHOLD, type UvDataset } from '../training/uv-dataset-format.js';
 
-/** A texel counts as seen in the photo when its mask is at least this (255; 128 = mirrored, 0 = filled). */
-export const SEEN_THRESHOLD = 0.99;
+export { SEEN_THRESHOLD };
 
 /** The name under which the dataset's mean map appears in the results (no model may use it). */
 export const MEAN_MAP = 'mean';

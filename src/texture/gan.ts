@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { tf } from '../engine/index.js';
 import { Rng } from './random.js';
 import { discriminatorForward, discriminatorParamSpecs, type DiscriminatorConfig } from './discriminator.js';
+import { createLinearProjector, type LinearProjector } from './linear-fit.js';
 import { bilinearUp2, convBiasActConst, convSame, dense, downsampleTo, flipFilter, matMulConst, transposeMatrix, upsample2 } from './ops.js';
 
 export interface GeneratorConfig {
@@ -72,9 +73,10 @@ export interface TextureModel {
   readonly directionalLatent?: boolean;
   generate(latent: tf.Tensor2D): tf.Tensor4D;
   /**
-   * An amortised inversion, where the model has one (the GAN's VAE encoder): maps [B, r, r, 3] in [0, 1] (any
-   * resolution r) and their visibility [B, r, r, 1] in [0, 1] → a latent [B, D] to start a fit from. Texels
-   * with visibility 0 are ignored.
+   * An amortised inversion, where the model has one: maps [B, r, r, 3] in [0, 1] (any resolution r) and their
+   * visibility [B, r, r, 1] in [0, 1] → a latent [B, D] to start a fit from. Texels with visibility 0 are
+   * ignored. The PCA model's and a generator's with a linear path: the ridge least squares of the linear part
+   * (src/texture/linear-fit.ts); a generator whose weights carry a VAE encoder: that encoder's mean.
    */
   encode?(maps: tf.Tensor4D, visibility: tf.Tensor4D): tf.Tensor2D;
   dispose(): void;
@@ -512,6 +514,13 @@ export function makeTextureGenerator(
     if (!params.base) throw new Error('texture GAN: an encoder needs the generator\'s base map (its fill for unseen texels)');
     if (encoder.config.outputs !== 2 * config.latentSize) throw new Error('texture GAN: the encoder needs 2·latentSize outputs');
     g.encode = (maps, visibility) => encodeMaps(encoder, params.base!, config.latentSize, maps, visibility);
+  } else if (prepared.eff['linear/w'] && params.base) {
+    // The linear path's least squares (made on first use: sampling never needs it).
+    let projector: LinearProjector | null = null;
+    const linear = prepared.eff['linear/w'] as tf.Tensor2D;
+    g.encode = (maps, visibility) => (projector ??= createLinearProjector(linear, params.base!, config.linearResolution!)).project(maps, visibility);
+    const disposeAll = g.dispose;
+    g.dispose = () => { disposeAll(); projector?.dispose(); };
   }
   if (info) (g as { info?: Record<string, unknown> }).info = info;
   return g;

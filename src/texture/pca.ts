@@ -13,8 +13,12 @@
  * filled maps, each iteration takes one more subspace step and replaces every unseen texel by the current rank-k
  * reconstruction, so the components end up modelling what photos show instead of the mirror-and-mean fill.
  */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { tf } from '../engine/index.js';
 import type { TextureModel } from './gan.js';
+import { createLinearProjector, type LinearProjector } from './linear-fit.js';
 import { matMulConst, transposeMatrix } from './ops.js';
 import { Rng } from './random.js';
 import { symmetricEigen } from '../engine/linalg.js';
@@ -62,19 +66,56 @@ export interface PcaTextureModel extends TextureModel {
 export function makePcaTextureModel(resolution: number, mean: Float32Array, sigma: Float32Array, basis: tf.Tensor2D): PcaTextureModel {
   const meanT = tf.tensor2d(mean, [1, mean.length]);
   const latentSize = basis.shape[0];
-  // basisᵀ for the latent gradient, made on the first backward pass and kept (fitting), never for sampling.
+  // basisᵀ for the latent gradient, made on the first backward pass and kept (fitting), never for sampling;
+  // likewise the projector of `encode`.
   let basisT: tf.Tensor2D | null = null;
   const transposed = (): tf.Tensor2D => (basisT ??= tf.keep(transposeMatrix(basis)));
+  let projector: LinearProjector | null = null;
   return {
     latentSize, resolution, mean, sigma, basis,
+    encode: (maps, visibility) => (projector ??= createLinearProjector(basis, mean, resolution)).project(maps, visibility),
     generate: (z) => tf.tidy(() => {
       if (z.shape[1] !== latentSize) throw new Error(`PCA texture: latent has ${z.shape[1]} entries, expected ${latentSize}`);
       const flat = tf.add(matMulConst(z, basis, transposed), meanT);
       const maps = tf.reshape(flat, [z.shape[0], resolution, resolution, 3]);
       return tf.clipByValue(tf.add(tf.mul(maps, 0.5), 0.5), 0, 1) as tf.Tensor4D;
     }),
-    dispose: () => { basis.dispose(); meanT.dispose(); basisT?.dispose(); },
+    dispose: () => { basis.dispose(); meanT.dispose(); basisT?.dispose(); projector?.dispose(); },
   };
+}
+
+const PCA_MAGIC = 0x41504746; // 'FGPA'
+
+/** A fitted PCA model as bytes: magic, header length, JSON header, then float32 mean, σ and basis. */
+export function encodePcaModel(model: PcaTextureModel, info: Record<string, unknown> = {}): Uint8Array {
+  const header = new TextEncoder().encode(JSON.stringify({ format: 'ganfit-pca-texture', version: 1, resolution: model.resolution, latentSize: model.latentSize, info }));
+  const start = Math.ceil((8 + header.length) / 4) * 4;
+  const basis = model.basis.dataSync() as Float32Array;
+  const out = new Uint8Array(start + 4 * (model.mean.length + model.sigma.length + basis.length));
+  const view = new DataView(out.buffer);
+  view.setUint32(0, PCA_MAGIC, true);
+  view.setUint32(4, header.length, true);
+  out.set(header, 8);
+  const floats = new Float32Array(out.buffer, start);
+  floats.set(model.mean, 0);
+  floats.set(model.sigma, model.mean.length);
+  floats.set(basis, model.mean.length + model.sigma.length);
+  return out;
+}
+
+/** Inverse of `encodePcaModel`; `info` is what was stored with it. */
+export function decodePcaModel(bytes: Uint8Array, source = 'PCA model'): { model: PcaTextureModel; info: Record<string, unknown> } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength < 8 || view.getUint32(0, true) !== PCA_MAGIC) throw new Error(`${source}: not a PCA texture model file`);
+  const length = view.getUint32(4, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length))) as { resolution: number; latentSize: number; info: Record<string, unknown> };
+  const d = header.resolution * header.resolution * 3;
+  const k = header.latentSize;
+  const start = Math.ceil((8 + length) / 4) * 4;
+  if (bytes.byteLength !== start + 4 * (d + k + k * d)) throw new Error(`${source}: truncated`);
+  const floats = new Float32Array(bytes.slice(start).buffer);
+  const basis = tf.tensor2d(floats.subarray(d + k), [k, d]);
+  return { model: makePcaTextureModel(header.resolution, floats.slice(0, d), floats.slice(d, d + k), basis), info: header.info };
 }
 
 /** Fit the PCA model on every item of `source`. */
@@ -280,4 +321,34 @@ export async function fitPcaTextureModel(source: UvSource, options: PcaFitOption
   const mean = meanT.dataSync() as Float32Array;
   meanT.dispose();
   return makePcaTextureModel(r, Float32Array.from(mean), sigma, basis);
+}
+
+
+/**
+ * `fitPcaTextureModel`, through a cache folder: a fit with the same dataset, split size, resolution and options
+ * is read back instead of recomputed (the EM fit takes ~15 minutes at 256²; evaluations in parallel processes
+ * and the trainer's linear path share it). `dataset` names the source (its folder); files are
+ * `pca-<missing>-<hash>.bin`, written atomically. `onProgress` only runs when fitting.
+ */
+export async function fitPcaTextureModelCached(
+  source: UvSource, options: PcaFitOptions, cache: { dir: string; dataset: string },
+): Promise<{ model: PcaTextureModel; file: string; cached: boolean }> {
+  const { onProgress, ...settings } = options;
+  const key = JSON.stringify({
+    dataset: path.resolve(cache.dataset), size: source.size, resolution: source.resolution,
+    latentSize: 128, iterations: 3, oversample: 8, seed: 1, missing: 'filled', emIterations: 8, seenThreshold: 0.99, ...settings,
+  });
+  const hash = createHash('sha256').update(key).digest('hex').slice(0, 16);
+  const file = path.join(cache.dir, `pca-${settings.missing ?? 'filled'}-${hash}.bin`);
+  const bytes = await readFile(file).catch(() => null);
+  if (bytes) {
+    const { model, info } = decodePcaModel(new Uint8Array(bytes), file);
+    if (info.key === key) return { model, file, cached: true };
+    model.dispose();
+  }
+  const model = await fitPcaTextureModel(source, options);
+  await mkdir(cache.dir, { recursive: true });
+  await writeFile(file + '.tmp', encodePcaModel(model, { key }));
+  await rename(file + '.tmp', file);
+  return { model, file, cached: false };
 }

@@ -175,6 +175,9 @@ export function epochOrder(n: number, seed: number, epoch: number): number[] {
   return order;
 }
 
+/** A texel counts as seen in the photo when its mask is at least this (255; 128 = mirrored, 0 = filled). */
+export const SEEN_THRESHOLD = 0.99;
+
 export type FillMode = 'none' | 'mean' | 'symmetric+mean';
 
 /** One item in HELD_OUT_EVERY is held out from training, chosen by a hash of its id (stable as the set grows). */

@@ -82,6 +82,8 @@ test('evaluateTextureModels: inversion, detection and grids on a procedural set,
     warm.dispose();
     // The PCA model keeps its transposed basis after its first backward pass (until dispose): make it now.
     tf.tidy(() => { tf.grad((z: tf.Tensor) => tf.sum(pca.generate(z as tf.Tensor2D)) as tf.Scalar)(tf.zeros([1, D])); });
+    // Likewise its encoder's low-resolution basis after the first encode.
+    tf.tidy(() => { pca.encode!(tf.zeros([1, R, R, 3]), tf.ones([1, R, R, 1])); });
     const before = tf.memory().numTensors;
     const seen: TextureEvalProgress[] = [];
     const { report, grids } = await evaluateTextureModels({
@@ -96,6 +98,7 @@ test('evaluateTextureModels: inversion, detection and grids on a procedural set,
     assert.equal(report.dataset.resolution, R);
     assert.ok(report.dataset.heldoutOnly);
     assert.deepEqual(report.models.gan, { latentSize: D, resolution: 8, start: 'random direction' });
+    assert.equal(report.models.pca!.start, 'encoder', 'PCA fits start at its linear projection');
     const inv = report.inversion!;
     assert.equal(inv.maps, 4);
     assert.equal(inv.ids.length, 4);
@@ -153,15 +156,15 @@ test('evaluateTextureModels: inversion, detection and grids on a procedural set,
     });
     assert.deepEqual(tail.report.inversion!.ids, inv.ids.slice(2, 4));
     tail.report.inversion!.perMap.pca!.withheld.forEach((v, i) => assert.ok(Math.abs(v! - inv.perMap.pca!.withheld[2 + i]!) < 1e-3));
-    // A model with an encoder starts from what it returns, given the targets and the fitted texels only: an
-    // encoder answering z = 0 reproduces the PCA fit exactly.
+    // A model with an encoder starts from what it returns, given the targets and the fitted texels only: a
+    // model wrapping the PCA's generate and encode reproduces the PCA fit exactly.
     const calls: { maps: number[]; visibility: number[]; binary: boolean }[] = [];
     const encoded: TextureModel = {
       latentSize: pca.latentSize, resolution: pca.resolution, generate: (z) => pca.generate(z), dispose: () => {},
       encode: (maps, visibility) => {
         const v = visibility.dataSync();
         calls.push({ maps: maps.shape, visibility: visibility.shape, binary: v.every((x) => x === 0 || x === 1) });
-        return tf.zeros([maps.shape[0], pca.latentSize]) as tf.Tensor2D;
+        return pca.encode!(maps, visibility);
       },
     };
     const viaEncoder = await evaluateTextureModels({

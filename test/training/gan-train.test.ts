@@ -61,10 +61,32 @@ test('trainGan smoke: runs, writes checkpoint/samples/generator, leaks nothing, 
     assert.ok(a.equals(b), 'resumed run reproduces the uninterrupted one bit for bit');
     assert.equal(tf.memory().numTensors, before);
 
-    // Without an encoder: the plain GAN.
-    const { encoder: _e, ...plain } = config;
+    // Without an encoder or reconstruction: the plain GAN.
+    const { encoder: _e, klWeight: _k, ...linear } = config;
+    const { reconstruction: _r, ...plain } = linear;
     const gan = await trainGan({ ...plain, steps: 2 }, { datasetDir: ds, runDir: path.join(root, 'plain') });
     assert.equal(gan.step, 2);
+    assert.equal(tf.memory().numTensors, before);
+
+    // Without an encoder, with reconstruction (the default preset's mode): real maps decoded from their linear
+    // projection, which the checkpoint keeps; resume is exact; the exported generator's encode is that projection.
+    const linProgress: GanProgress[] = [];
+    const linFull = await trainGan({ ...linear, steps: 4 }, { datasetDir: ds, runDir: path.join(root, 'lin'), onProgress: (p) => linProgress.push(p) });
+    assert.ok(linProgress.every((p) => p.reconstruction! > 0 && p.kl === undefined));
+    const linState = JSON.parse(await readFile(path.join(root, 'lin', 'checkpoint', 'state.json'), 'utf8')) as { tensors: { name: string; shape: number[] }[] };
+    assert.deepEqual(linState.tensors.find((t) => t.name === 'linearLatents')?.shape, [8, 16], 'one latent per map of the train split (8 of the 10)');
+    await trainGan({ ...linear, steps: 2 }, { datasetDir: ds, runDir: path.join(root, 'lin2') });
+    const linResumed = await trainGan({ ...linear, steps: 4 }, { datasetDir: ds, runDir: path.join(root, 'lin2'), resume: true });
+    assert.ok((await readFile(linFull.generatorPath)).equals(await readFile(linResumed.generatorPath)), 'linear-reconstruction run resumes bit for bit');
+    const lg = await loadTextureGenerator(linFull.generatorPath);
+    assert.ok(lg.encode, 'a generator with a linear path and no VAE encoder encodes by its least squares');
+    const grey = tf.fill([2, 16, 16, 3], 0.5) as tf.Tensor4D;
+    const seen = tf.ones([2, 16, 16, 1]) as tf.Tensor4D;
+    const zEnc = lg.encode!(grey, seen);
+    assert.deepEqual(zEnc.shape, [2, 16]);
+    assert.ok((zEnc.dataSync() as Float32Array).every(Number.isFinite));
+    tf.dispose([zEnc, grey, seen]);
+    lg.dispose();
     assert.equal(tf.memory().numTensors, before);
 
     const g = await loadTextureGenerator(full.generatorPath);

@@ -12,7 +12,7 @@ import { createFitter } from '../../fit/pipeline.js';
 import { loadFaceModel } from '../../model/load.js';
 import { defaultGeneratorPath, loadTextureGenerator, sampleTextures } from '../../texture/gan.js';
 import { createFrontalPreview } from '../../texture/preview.js';
-import { fitPcaTextureModel } from '../../texture/pca.js';
+import { fitPcaTextureModel, fitPcaTextureModelCached, type PcaFitOptions, type PcaTextureModel } from '../../texture/pca.js';
 import { openUvDataset } from '../../training/uv-dataset-format.js';
 import { DEFAULT_TEXTURE_EVAL, evaluateTextureModels, MEAN_MAP, type TextureEvalReport } from '../../eval/texture.js';
 import { buildUvDataset, defaultUvDatasetOptions } from '../../training/uv-dataset.js';
@@ -23,9 +23,9 @@ import type { Command } from '../command.js';
 
 const usage = [
   'ganfit texture dataset <photos dir> -o <dir> [--limit N] [--resolution R] [--shard K/N]',
-  'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|default] [--steps N] [--checkpoint-every N] [--resume]',
+  'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|default] [--steps N] [--checkpoint-every N] [--resume] [--pca-cache <dir>]',
   'ganfit texture sample [-n N] [--seed S] [--weights <file>] -o <dir>',
-  'ganfit texture eval <dataset dir> [--weights <file>] [-n 500] [--from 0] [--samples 100] [--steps N] [--seed S] [--pca-em] -o <report dir>',
+  'ganfit texture eval <dataset dir> [--weights <file>] [-n 500] [--from 0] [--samples 100] [--steps N] [--seed S] [--pca-em] [--pca-cache <dir>] -o <report dir>',
 ].join(' | ');
 
 /** `--shard K/N` (0 ≤ K < N): this process builds every N-th photo, starting at the K-th. */
@@ -60,6 +60,7 @@ async function dataset(argv: string[]): Promise<number> {
 async function train(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     out: { type: 'string', short: 'o' }, preset: { type: 'string' }, steps: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
+    'pca-cache': { type: 'string' },
   }, usage);
   if (positionals.length !== 1 || !values.out) throw usageError(`usage: ${usage}`);
   const preset = choiceOption(values.preset as string | undefined, 'preset', ['smoke', 'default'] as const, 'default');
@@ -73,6 +74,7 @@ async function train(argv: string[]): Promise<number> {
   process.once('SIGINT', () => { stop = true; progress.note('ganfit: stopping after the next checkpoint (Ctrl-C again to abort)'); });
   const result = await trainGan(config, {
     datasetDir: positionals[0], runDir: values.out as string, resume: !!values.resume, shouldStop: () => stop,
+    ...(values['pca-cache'] ? { pcaCache: values['pca-cache'] as string } : {}),
     onNote: (m) => progress.note(`ganfit: ${m}`),
     onProgress: (p) => progress.update(p.step, p.steps, `D ${p.lossD.toFixed(3)} G ${p.lossG.toFixed(3)} ${p.imagesPerSec.toFixed(1)} img/s`),
   });
@@ -140,7 +142,7 @@ async function evaluate(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     out: { type: 'string', short: 'o' }, weights: { type: 'string' }, n: { type: 'string', short: 'n' }, samples: { type: 'string' },
     from: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
-    'pca-em': { type: 'boolean' },
+    'pca-em': { type: 'boolean' }, 'pca-cache': { type: 'string' },
   }, usage);
   if (positionals.length !== 1 || !values.out) throw usageError(`usage: ${usage}`);
   const datasetDir = positionals[0]!;
@@ -159,7 +161,7 @@ async function evaluate(argv: string[]): Promise<number> {
   });
   const progress = createProgress({ quiet: !!values.quiet });
   const note = (m: string) => process.stderr.write(m + '\n');
-  let pca: Awaited<ReturnType<typeof fitPcaTextureModel>> | undefined;
+  let pca: PcaTextureModel | undefined;
   let pcaEm: typeof pca;
   try {
     const train = await openUvDataset(datasetDir, { split: 'train', cache: true });
@@ -167,19 +169,28 @@ async function evaluate(argv: string[]): Promise<number> {
     const R = heldoutSet.resolution;
     note(`ganfit: generator ${gan.resolution}² (latent ${gan.latentSize}); comparing at the dataset's ${R}²`);
     note(`ganfit: fitting the PCA baseline (${gan.latentSize} components) on the train split, ${train.size} maps at ${R}²…`);
-    const t0 = performance.now();
-    pca = await fitPcaTextureModel(train, { latentSize: gan.latentSize, seed });
-    const pcaSeconds = (performance.now() - t0) / 1000;
-    note(`ganfit: PCA fitted in ${pcaSeconds.toFixed(1)} s`);
+    // --pca-cache: fits are read from (or saved to) that folder, shared by parallel evaluations and the trainer.
+    const cacheDir = values['pca-cache'] as string | undefined;
+    const fitPca = async (options: PcaFitOptions): Promise<{ model: PcaTextureModel; seconds: number }> => {
+      const t0 = performance.now();
+      if (!cacheDir) return { model: await fitPcaTextureModel(train, options), seconds: (performance.now() - t0) / 1000 };
+      const fit = await fitPcaTextureModelCached(train, options, { dir: cacheDir, dataset: datasetDir });
+      note(`ganfit: PCA (${options.missing ?? 'filled'}) ${fit.cached ? 'read from' : 'saved to'} ${fit.file}`);
+      return { model: fit.model, seconds: (performance.now() - t0) / 1000 };
+    };
+    const classical = await fitPca({ latentSize: gan.latentSize, seed });
+    pca = classical.model;
+    const pcaSeconds = classical.seconds;
+    note(`ganfit: PCA ready in ${pcaSeconds.toFixed(1)} s`);
     // --pca-em: also the PCA that treats unseen texels as missing (what the default generator's linear path starts as).
     let pcaEmSeconds = 0;
     if (values['pca-em']) {
-      const t1 = performance.now();
-      pcaEm = await fitPcaTextureModel(train, {
+      const em = await fitPca({
         latentSize: gan.latentSize, seed, missing: 'em',
         onProgress: (p) => note(`ganfit: PCA (EM) iteration ${p.iteration}/${p.iterations}, seen-texel RMS ${p.seenRms.toFixed(4)}`),
       });
-      pcaEmSeconds = (performance.now() - t1) / 1000;
+      pcaEm = em.model;
+      pcaEmSeconds = em.seconds;
     }
     const fitter = await createFitter();
     const { report, grids } = await evaluateTextureModels({

@@ -23,9 +23,10 @@ import {
   type GeneratorConfig, type ParamMap, type ParamSpec, type TextureGenerator,
 } from '../../texture/gan.js';
 import { downsampleTo, transposeMatrix } from '../../texture/ops.js';
-import { fitPcaTextureModel } from '../../texture/pca.js';
+import { fitPcaTextureModel, fitPcaTextureModelCached, type PcaFitOptions, type PcaTextureModel } from '../../texture/pca.js';
 import { Rng } from '../../texture/random.js';
-import { openUvDataset, type BatchCursor, type FillMode, type UvSplit } from '../uv-dataset-format.js';
+import { openUvDataset, SEEN_THRESHOLD, type BatchCursor, type FillMode, type UvDataset, type UvSplit } from '../uv-dataset-format.js';
+import { createLinearProjector } from '../../texture/linear-fit.js';
 import { discriminatorForward, discriminatorParamSpecs, type DiscriminatorConfig } from '../../texture/discriminator.js';
 
 export interface GanTrainConfig {
@@ -50,7 +51,11 @@ export interface GanTrainConfig {
    * VAE-GAN (docs/texture-gan.md, "Training"): an encoder q(z | x, m), the discriminator's architecture with
    * 2·latentSize outputs (mean, log-variance) and no minibatch statistics. G then also decodes the encoded
    * real maps, with a masked L1 loss on the observed texels (weight `reconstruction`) and a KL term pulling
-   * q towards N(0, I) (weight `klWeight`, on the mean over latent dimensions). Absent: a plain GAN.
+   * q towards N(0, I) (weight `klWeight`, on the mean over latent dimensions). Absent, with `reconstruction`
+   * and a linear path: G decodes each real map from its linear projection (the ridge least squares of the
+   * linear path on its seen texels, src/texture/linear-fit.ts, computed once per map at the start), the latent
+   * a fit of that map starts from, so the trained layers learn what the linear path misses there. Absent
+   * otherwise: a plain GAN.
    */
   encoder?: DiscriminatorConfig;
   reconstruction?: number;
@@ -107,8 +112,7 @@ export const GAN_PRESETS: Record<'smoke' | 'default', GanTrainConfig> = {
     lrG: 0.0015, lrD: 0.0015, coveragePrior: 10,
     generator: DEFAULT_GENERATOR,
     discriminator: { resolution: 64, channels: [8, 16, 32, 64, 128] },
-    encoder: { resolution: 64, channels: [8, 16, 32, 64, 128], outputs: 2 * DEFAULT_GENERATOR.latentSize, minibatchStd: false },
-    reconstruction: 100, klWeight: 0.2, adversarialWarmupImages: 6000, frozen: ['linear/w'],
+    reconstruction: 100, adversarialWarmupImages: 6000, frozen: ['linear/w'],
     linearInit: { missing: 'em', emIterations: 8 },
     batchSize: 16, steps: 100_000, emaHalfLifeImages: 2000, r1Gamma: 1, r1Every: 4,
     checkpointEvery: 100, sampleEvery: 100, logEvery: 10,
@@ -122,7 +126,7 @@ export interface GanProgress {
   lossD: number;
   lossG: number;
   r1: number;
-  /** VAE-GAN only: masked L1 of the reconstructions (in [−1, 1] units) and the KL term (mean per dimension). */
+  /** With `reconstruction`: masked L1 of the reconstructions (in [−1, 1] units); the KL term (mean per dimension) with an encoder. */
   reconstruction?: number;
   kl?: number;
   imagesPerSec: number;
@@ -137,6 +141,8 @@ export interface TrainOptions {
   onProgress?: (p: GanProgress) => void;
   /** One-line notes on the setup (e.g. the starting PCA's EM iterations). */
   onNote?: (message: string) => void;
+  /** A folder where the linear path's starting PCA is cached (`fitPcaTextureModelCached`; `ganfit texture eval --pca-cache` shares it). */
+  pcaCache?: string;
   /** Stop (after a checkpoint) when this returns true, checked every step. */
   shouldStop?: () => boolean;
 }
@@ -254,6 +260,41 @@ async function gridPng(maps: tf.Tensor4D, cols: number): Promise<Buffer> {
 
 const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
 
+/** Checkpoint name of the real maps' linear-projection latents [N, D] (dataset order). */
+const LINEAR_LATENTS = 'linearLatents';
+
+/**
+ * Each training map's linear projection (`createLinearProjector` on G's linear path and base map, seen texels
+ * only), in the dataset's order: from the checkpoint when resuming, else computed (~30 ms a map).
+ */
+async function linearProjectionLatents(
+  cfg: GanTrainConfig, G: Record<string, tf.Variable>, linearScale: number, dataset: UvDataset,
+  checkpoint: { state: CheckpointState; data: Float32Array } | null, onNote?: (message: string) => void,
+): Promise<tf.Tensor2D> {
+  if (!G['linear/w'] || !G.base) throw new Error('reconstruction without an encoder needs the linear path (its least squares give the real maps\' latents)');
+  const entry = checkpoint?.state.tensors.find((t) => t.name === LINEAR_LATENTS);
+  if (checkpoint && entry) return loadTensor(checkpoint.data, entry) as tf.Tensor2D;
+  const w = tf.mul(G['linear/w'], linearScale) as tf.Tensor2D;
+  const projector = createLinearProjector(w, G.base, cfg.generator.linearResolution!);
+  const rows: tf.Tensor2D[] = [];
+  const t0 = performance.now();
+  try {
+    for (let i = 0; i < dataset.size; i += cfg.batchSize) {
+      const idx = Array.from({ length: Math.min(cfg.batchSize, dataset.size - i) }, (_, k) => i + k);
+      const { images, masks } = await dataset.load(idx);
+      const [maps, seen] = tf.tidy(() => [tf.add(tf.mul(images, 0.5), 0.5) as tf.Tensor4D, tf.cast(tf.greaterEqual(masks, SEEN_THRESHOLD), 'float32') as tf.Tensor4D]);
+      rows.push(projector.project(maps, seen));
+      tf.dispose([images, masks, maps, seen]);
+      if ((i / cfg.batchSize) % 50 === 0) onNote?.(`real maps' linear projections: ${i}/${dataset.size}`);
+    }
+    onNote?.(`real maps' linear projections: ${dataset.size} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    return tf.concat(rows, 0) as tf.Tensor2D;
+  } finally {
+    projector.dispose();
+    tf.dispose([w, ...rows]);
+  }
+}
+
 /** Train (or continue training) the texture GAN on the UV dataset in `datasetDir`. */
 export async function trainGan(config: GanTrainConfig, options: TrainOptions): Promise<TrainResult> {
   const { runDir } = options;
@@ -299,10 +340,18 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     const rb = cfg.generator.baseResolution!;
     const at = rb === r ? dataset : await openUvDataset(options.datasetDir, { resolution: rb, split: cfg.split ?? 'train' });
     if (G['linear/w']) {
-      const pca = await fitPcaTextureModel(at, {
+      const pcaOptions: PcaFitOptions = {
         latentSize: cfg.generator.latentSize, seed: cfg.seed, ...cfg.linearInit,
         onProgress: (p) => options.onNote?.(`linear path: EM ${p.iteration}/${p.iterations}, seen-texel RMS ${p.seenRms.toFixed(4)}`),
-      });
+      };
+      let pca: PcaTextureModel;
+      if (options.pcaCache) {
+        const fit = await fitPcaTextureModelCached(at, pcaOptions, { dir: options.pcaCache, dataset: options.datasetDir });
+        options.onNote?.(`linear path: PCA ${fit.cached ? 'read from' : 'saved to'} ${fit.file}`);
+        pca = fit.model;
+      } else {
+        pca = await fitPcaTextureModel(at, pcaOptions);
+      }
       tf.tidy(() => {
         G['linear/w']!.assign(tf.div(pca.basis, linearScale));
         G.base!.assign(tf.tensor4d(pca.mean, [1, rb, rb, 3]));
@@ -346,6 +395,13 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     rng.state = state.rngState;
   }
 
+  // Without an encoder, real maps are decoded from their linear projection: computed once (with the linear
+  // path and base map G starts from) and kept in the checkpoint.
+  const linearLatents = !cfg.encoder && (cfg.reconstruction ?? 0) > 0
+    ? await linearProjectionLatents(cfg, G, linearScale, dataset, state && ckData ? { state, data: ckData } : null, options.onNote)
+    : null;
+  const latentRow = new Map(dataset.index.items.map((it, i) => [it.id, i]));
+
   // A frozen linear path enters the forward pass as a constant (its transpose made once, for z's gradient).
   const frozenLinearT = frozen.has('linear/w')
     ? tf.tidy(() => transposeMatrix(tf.mul(G['linear/w']!, linearScale) as tf.Tensor2D))
@@ -367,6 +423,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     for (const [k, v] of Object.entries(D)) tensors[`D/${k}`] = v;
     for (const [k, v] of Object.entries(E)) tensors[`E/${k}`] = v;
     for (const k of Object.keys(trainableG)) tensors[`ema/${k}`] = ema[k]!;
+    if (linearLatents) tensors[LINEAR_LATENTS] = linearLatents;
     for (const [opt, tag] of optimisers) {
       for (const [k, v] of Object.entries(opt.m)) tensors[`adam${tag}/m/${k}`] = v;
       for (const [k, v] of Object.entries(opt.v)) tensors[`adam${tag}/v/${k}`] = v;
@@ -415,7 +472,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     while (step < cfg.steps) {
       const next = await batches.next();
       if (next.done) break;
-      const { images: real, masks, cursor: nextCursor } = next.value;
+      const { images: real, masks, ids, cursor: nextCursor } = next.value;
       const b = real.shape[0];
       // What D and the encoder see (the same tensors when they work at G's resolution).
       const realD = downsampleTo(real, rD);
@@ -448,33 +505,40 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
       // --- G step (and the encoder's, for the VAE-GAN).
       const zG = latent(b);
       const eps = cfg.encoder ? latent(b) : null;
+      const zLinear = linearLatents
+        ? tf.tidy(() => tf.gather(linearLatents, ids.map((id) => latentRow.get(id)!))) as tf.Tensor2D
+        : null;
       let recValue: number | undefined;
       let klValue: number | undefined;
       const gStep = tf.variableGrads(() => {
         const latentSize = cfg.generator.latentSize;
-        let z: tf.Tensor2D = zG;
+        // Latents of the real maps to decode: sampled from q (VAE-GAN) or their linear projection.
+        let zReal: tf.Tensor2D | null = zLinear;
         let kl: tf.Scalar | null = null;
         if (cfg.encoder && eps) {
           const q = discriminatorForward(cfg.encoder, E, realD, masksD);
           const mu = tf.slice(q, [0, 0], [b, latentSize]);
           const logVar = tf.clipByValue(tf.slice(q, [0, latentSize], [b, latentSize]), -10, 4);
           kl = tf.mul(tf.mean(tf.sub(tf.add(tf.square(mu), tf.exp(logVar)), tf.add(logVar, 1))), 0.5) as tf.Scalar;
-          z = tf.concat([zG, tf.add(mu, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps))], 0) as tf.Tensor2D;
+          zReal = tf.add(mu, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps)) as tf.Tensor2D;
         }
-        const out = forwardG(z);
-        const g = kl ? tf.slice(out, [0, 0, 0, 0], [b, r, r, 3]) as tf.Tensor4D : out;
+        const out = forwardG(zReal ? tf.concat([zG, zReal], 0) as tf.Tensor2D : zG);
+        const g = zReal ? tf.slice(out, [0, 0, 0, 0], [b, r, r, 3]) as tf.Tensor4D : out;
         const dFake = discriminatorForward(cfg.discriminator, D, toD(g), masksD);
         const warmup = cfg.adversarialWarmupImages ?? 0;
         const adversarial = warmup > 0 ? Math.min(1, (step * cfg.batchSize) / warmup) : 1;
         let loss: tf.Tensor = tf.mul(tf.mean(tf.softplus(tf.neg(dFake))), adversarial);
         if (cfg.coveragePrior > 0) loss = tf.add(loss, tf.mul(tf.mean(tf.mul(priorWeight, tf.abs(tf.sub(g, meanMap)))), cfg.coveragePrior));
-        if (kl) {
+        if (zReal) {
           // Masked L1 over observed texels (mask weights), per channel.
           const rec = tf.slice(out, [b, 0, 0, 0], [b, r, r, 3]);
           const l1 = tf.div(tf.sum(tf.mul(masks, tf.abs(tf.sub(rec, real)))), tf.add(tf.mul(tf.sum(masks), 3), 1e-6));
           recValue = l1.dataSync()[0]!;
+          loss = tf.add(loss, tf.mul(l1, cfg.reconstruction ?? 1));
+        }
+        if (kl) {
           klValue = kl.dataSync()[0]!;
-          loss = tf.add(loss, tf.add(tf.mul(l1, cfg.reconstruction ?? 1), tf.mul(kl, cfg.klWeight ?? 1)));
+          loss = tf.add(loss, tf.mul(kl, cfg.klWeight ?? 1));
         }
         return loss as tf.Scalar;
       }, [...Object.values(trainableG), ...Object.values(E)]);
@@ -485,6 +549,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
       for (const g of Object.values(gStep.grads)) g.dispose();
       tf.dispose([zD, zG, real, masks, realD, masksD]);
       eps?.dispose();
+      zLinear?.dispose();
       // --- EMA.
       tf.tidy(() => {
         for (const [k, v] of Object.entries(trainableG)) {
@@ -500,7 +565,8 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
       last = {
         step, steps: cfg.steps, epoch: cursor.epoch, lossD, lossG, r1: r1Value, imagesPerSec: ips,
         etaSeconds: ((cfg.steps - step) * cfg.batchSize) / Math.max(1e-9, ips),
-        ...(recValue !== undefined ? { reconstruction: recValue, kl: klValue } : {}),
+        ...(recValue !== undefined ? { reconstruction: recValue } : {}),
+        ...(klValue !== undefined ? { kl: klValue } : {}),
       };
       if (step % cfg.logEvery === 0 || step === cfg.steps) {
         options.onProgress?.(last);
@@ -516,6 +582,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     await batches.return(undefined);
     for (const [opt] of optimisers) opt.dispose();
     tf.dispose([...Object.values(G), ...Object.values(D), ...Object.values(E), ...Object.keys(trainableG).map((k) => ema[k]!), meanMap, priorWeight, fixedZ]);
+    linearLatents?.dispose();
     frozenLinearT?.dispose();
   }
   const result: TrainResult = { step, runDir, generatorPath: genPath };
