@@ -51,7 +51,7 @@ function backpropFilter(x: tf.Tensor, dy: tf.Tensor, filterShape: number[]): voi
 type Timing = { median: number; min: number; cpuMedian: number };
 
 export interface TextureBench {
-  generator: { config: string; gflopForward: number; params: number; forwardMs: Timing; forwardBackwardLatentMs: Timing };
+  generator: { config: string; gflopForward: number; params: number; forwardMs: Timing; forwardBackwardLatentMs: Timing; encodeMs?: Timing };
   training: { config: string; batch: number; stepMs: number; stepCpuMs: number; imagesPerSec: number; imagesPerCpuSec: number };
   backpropFilter: { shape: string; wasmMs: number; wasmCpuMs: number; cpuMs: number; speedup: number }[];
 }
@@ -70,13 +70,20 @@ export async function benchTexture(options: { trainSteps?: number; log?: (line: 
   const forwardMs = timeIt(9, () => tf.tidy(() => { gen.forward(z).dataSync(); }));
   const grad = tf.grad((t: tf.Tensor) => tf.mean(tf.square(gen.forward(t as tf.Tensor2D))));
   const forwardBackwardLatentMs = timeIt(9, () => tf.tidy(() => { grad(z).dataSync(); }));
+  // The linear projection a fit starts from (the linear path's least squares at 64²), one map, half seen.
+  const R = cfg.resolution;
+  const half = tf.tidy(() => tf.concat([tf.ones([1, R, R >> 1, 1]), tf.zeros([1, R, R >> 1, 1])], 2)) as tf.Tensor4D;
+  const grey = tf.fill([1, R, R, 3], 0.5) as tf.Tensor4D;
+  const encodeMs = gen.encode ? timeIt(5, () => tf.tidy(() => { gen.encode!(grey, half).dataSync(); })) : undefined;
+  tf.dispose([half, grey]);
   gen.dispose();
   z.dispose();
+  if (encodeMs) log(`encode (fit start), 1 map: ${encodeMs.median} ms (min ${encodeMs.min}, CPU ${encodeMs.cpuMedian})`);
   const generator = {
     config: `${shipped ? 'shipped weights' : 'random weights'}, ${cfg.resolution}² latent ${cfg.latentSize} channels ${cfg.channels.join('/')}`,
     gflopForward: +(generatorFlops(cfg) / 1e9).toFixed(3),
     params: specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0),
-    forwardMs, forwardBackwardLatentMs,
+    forwardMs, forwardBackwardLatentMs, ...(encodeMs ? { encodeMs } : {}),
   };
   log(`generator ${generator.config}: ${generator.gflopForward} GFLOP, ${generator.params} params; forward ${forwardMs.median} ms (min ${forwardMs.min}, CPU ${forwardMs.cpuMedian}), forward+backward to latent ${forwardBackwardLatentMs.median} ms (min ${forwardBackwardLatentMs.min}, CPU ${forwardBackwardLatentMs.cpuMedian})`);
 
