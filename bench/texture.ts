@@ -1,7 +1,7 @@
 /**
  * Texture GAN figures, wasm backend, one thread (run alone: `node --import tsx bench/texture.ts`):
  * - generator forward, and forward + backward to the latent (the fitting loop's cost), the shipped 256×256 architecture;
- * - one training step of the default preset (VAE-GAN at 64², batch 16) and images/s, on a procedural dataset in a
+ * - one training step of the default preset (G at 256², real maps decoded from their linear projection, batch 16) and images/s, on a procedural dataset in a
  *   temporary directory;
  * - Conv2DBackpropFilter: the wasm kernel vs the cpu backend's kernel (what a cpu fallback would run).
  * Times are medians after a warm-up, wall clock and CPU time of the process; on a shared machine the wall
@@ -104,7 +104,7 @@ export async function benchTexture(options: { trainSteps?: number; log?: (line: 
     const per = (stamps[stamps.length - 1]! - stamps[0]!) / Math.max(1, stamps.length - 1);
     const perCpu = (cpu[cpu.length - 1]! - cpu[0]!) / Math.max(1, cpu.length - 1);
     training = {
-      config: `default (VAE-GAN ${base.generator.resolution}², batch ${base.batchSize})`, batch: base.batchSize, stepMs: Math.round(per), stepCpuMs: Math.round(perCpu),
+      config: `default (G ${base.generator.resolution}², ${base.encoder ? 'VAE encoder' : 'real maps from their linear projection'}, batch ${base.batchSize})`, batch: base.batchSize, stepMs: Math.round(per), stepCpuMs: Math.round(perCpu),
       imagesPerSec: +((base.batchSize * 1000) / per).toFixed(2), imagesPerCpuSec: +((base.batchSize * 1000) / perCpu).toFixed(2),
     };
   } finally {
