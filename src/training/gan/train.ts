@@ -10,8 +10,9 @@
  * Losses: non-saturating logistic; R1 (‖∇D(real)‖²) approximated by a finite difference along random
  * directions, E_n[(D(x + σn) − D(x))²] / σ² (tfjs has no double backprop for convolutions); Adam; EMA of G.
  *
- * A run directory holds: checkpoint/ (state.json + tensors.bin: G, D, EMA, Adam moments, step, RNG state, data
- * cursor; replaced atomically), texture-gan.bin (the EMA generator and the encoder, loadable by loadTextureGenerator),
+ * A run directory holds: checkpoint/ (state.json + tensors.bin: G, D, the encoder where there is one, EMA, Adam
+ * moments, the real maps' linear-projection latents where used, step, RNG state, data cursor; replaced
+ * atomically), texture-gan.bin (the EMA generator and any encoder, loadable by loadTextureGenerator),
  * samples/step-NNNNNN.png (4×4 grids of EMA samples, fixed latents), log.jsonl (one line per logged step).
  */
 import { mkdir, readFile, rename, rm, writeFile, appendFile, stat } from 'node:fs/promises';
