@@ -1,13 +1,13 @@
 /**
  * Latents of a linear map model, map ≈ base + zᵀ·W, from partly seen maps: ridge least squares on the seen
- * texels, per map, at a reduced resolution (docs/texture-gan.md, "Linear projection").
+ * texels, per map, at a reduced resolution (docs/texture-gan.md, "Architecture", encoder).
  *
  *   z = argmin Σ_t w_t·(x_t − base_t − (zᵀW)_t)² + λ·|z|²  =  (W·diag(w)·Wᵀ + λI)⁻¹ · W·diag(w)·(x − base)
  *
  * with x the seen-texel average and w the seen fraction of each low-resolution texel (area averages of the
  * full-resolution map and visibility). It is the exact, amortised inversion of the PCA model's latent and of
  * the generator's linear path: fits start there, and the trainer decodes real maps from it. The per-map
- * Gram matrix costs 2·k²·r²·3 multiply-adds (~0.4 GFLOP at r = 64, k = 128; ~20–40 ms on wasm); the solve is a
+ * Gram matrix costs 2·k²·r²·3 multiply-adds (~0.4 GFLOP at r = 64, k = 128; 25–45 ms a map on wasm); the solve is a
  * float64 Cholesky of k×k.
  */
 import { tf } from '../engine/index.js';

@@ -118,11 +118,16 @@ export function decodePcaModel(bytes: Uint8Array, source = 'PCA model'): { model
   return { model: makePcaTextureModel(header.resolution, floats.slice(0, d), floats.slice(d, d + k), basis), info: header.info };
 }
 
+/** The fit's defaults (what a cache key of `fitPcaTextureModelCached` fills in). */
+const PCA_FIT_DEFAULTS = {
+  latentSize: 128, iterations: 3, oversample: 8, seed: 1, missing: 'filled', emIterations: 8, seenThreshold: 0.99,
+} as const;
+
 /** Fit the PCA model on every item of `source`. */
 export async function fitPcaTextureModel(source: UvSource, options: PcaFitOptions = {}): Promise<PcaTextureModel> {
-  const k = options.latentSize ?? 128;
-  const p = k + (options.oversample ?? 8);
-  const iterations = options.iterations ?? 3;
+  const k = options.latentSize ?? PCA_FIT_DEFAULTS.latentSize;
+  const p = k + (options.oversample ?? PCA_FIT_DEFAULTS.oversample);
+  const iterations = options.iterations ?? PCA_FIT_DEFAULTS.iterations;
   const bs = options.batchSize ?? 16;
   const r = source.resolution;
   const d = r * r * 3;
@@ -141,7 +146,7 @@ export async function fitPcaTextureModel(source: UvSource, options: PcaFitOption
   // The maps the passes read: from the source (classical PCA), or held in memory with their unseen texels
   // replaced by the current reconstruction (EM).
   const em = options.missing === 'em';
-  const seenThreshold = options.seenThreshold ?? 0.99;
+  const seenThreshold = options.seenThreshold ?? PCA_FIT_DEFAULTS.seenThreshold;
   const filled: Float32Array[] = [];
   const seen: Uint8Array[] = [];
   if (em) {
@@ -257,7 +262,7 @@ export async function fitPcaTextureModel(source: UvSource, options: PcaFitOption
     return { sigma, vk };
   };
 
-  const rng = new Rng(options.seed ?? 1);
+  const rng = new Rng(options.seed ?? PCA_FIT_DEFAULTS.seed);
   let q = tf.tensor2d(rng.normals(d * p), [d, p]);
   for (let it = 0; it < iterations; it++) {
     const { zt } = await cov(q);
@@ -266,7 +271,7 @@ export async function fitPcaTextureModel(source: UvSource, options: PcaFitOption
     zt.dispose();
   }
 
-  const emIterations = em ? options.emIterations ?? 8 : 0;
+  const emIterations = em ? options.emIterations ?? PCA_FIT_DEFAULTS.emIterations : 0;
   for (let it = 0; it < emIterations; it++) {
     const { zt, small } = await cov(q);
     const { sigma, vk } = topK(small);
@@ -336,7 +341,7 @@ export async function fitPcaTextureModelCached(
   const { onProgress, ...settings } = options;
   const key = JSON.stringify({
     dataset: path.resolve(cache.dataset), size: source.size, resolution: source.resolution,
-    latentSize: 128, iterations: 3, oversample: 8, seed: 1, missing: 'filled', emIterations: 8, seenThreshold: 0.99, ...settings,
+    ...PCA_FIT_DEFAULTS, ...settings,
   });
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 16);
   const file = path.join(cache.dir, `pca-${settings.missing ?? 'filled'}-${hash}.bin`);
