@@ -333,11 +333,12 @@ export async function fitPcaTextureModel(source: UvSource, options: PcaFitOption
  * `fitPcaTextureModel`, through a cache folder: a fit with the same dataset, split size, resolution and options
  * is read back instead of recomputed (the EM fit takes ~15 minutes at 256²; evaluations in parallel processes
  * and the trainer's linear path share it). `dataset` names the source (its folder); files are
- * `pca-<missing>-<hash>.bin`, written atomically. `onProgress` only runs when fitting.
+ * `pca-<missing>-<hash>.bin`, written atomically. Without `cache`: a plain fit. `onProgress` only runs when fitting.
  */
 export async function fitPcaTextureModelCached(
-  source: UvSource, options: PcaFitOptions, cache: { dir: string; dataset: string },
-): Promise<{ model: PcaTextureModel; file: string; cached: boolean }> {
+  source: UvSource, options: PcaFitOptions, cache: { dir: string; dataset: string } | undefined,
+): Promise<{ model: PcaTextureModel; file?: string; cached: boolean }> {
+  if (!cache) return { model: await fitPcaTextureModel(source, options), cached: false };
   const { onProgress, ...settings } = options;
   const key = JSON.stringify({
     dataset: path.resolve(cache.dataset), size: source.size, resolution: source.resolution,

@@ -99,7 +99,11 @@ test('PCA model file: round trip, encode is the linear projection, cache reuses 
     const other = await fitPcaTextureModelCached(source, { latentSize: 3 }, { dir, dataset: '/data/a' });
     assert.equal(other.cached, false);
     assert.equal((await readdir(dir)).filter((f) => f.endsWith('.bin')).length, 2);
-    for (const f of [first, second, other]) f.model.dispose();
+    const uncached = await fitPcaTextureModelCached(source, { latentSize: 4 }, undefined);
+    assert.equal(uncached.cached, false);
+    assert.equal(uncached.file, undefined, 'without a cache: a plain fit, nothing written');
+    assert.deepEqual(Array.from(uncached.model.sigma), Array.from(first.model.sigma));
+    for (const f of [first, second, other, uncached]) f.model.dispose();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -12,7 +12,7 @@ import { createFitter } from '../../fit/pipeline.js';
 import { loadFaceModel } from '../../model/load.js';
 import { defaultGeneratorPath, loadTextureGenerator, sampleTextures } from '../../texture/gan.js';
 import { createFrontalPreview } from '../../texture/preview.js';
-import { fitPcaTextureModel, fitPcaTextureModelCached, type PcaFitOptions, type PcaTextureModel } from '../../texture/pca.js';
+import { fitPcaTextureModelCached, type PcaFitOptions, type PcaTextureModel } from '../../texture/pca.js';
 import { openUvDataset } from '../../training/uv-dataset-format.js';
 import { DEFAULT_TEXTURE_EVAL, evaluateTextureModels, MEAN_MAP, type TextureEvalReport } from '../../eval/texture.js';
 import { buildUvDataset, defaultUvDatasetOptions } from '../../training/uv-dataset.js';
@@ -170,12 +170,11 @@ async function evaluate(argv: string[]): Promise<number> {
     note(`ganfit: generator ${gan.resolution}² (latent ${gan.latentSize}); comparing at the dataset's ${R}²`);
     note(`ganfit: fitting the PCA baseline (${gan.latentSize} components) on the train split, ${train.size} maps at ${R}²…`);
     // --pca-cache: fits are read from (or saved to) that folder, shared by parallel evaluations and the trainer.
-    const cacheDir = values['pca-cache'] as string | undefined;
+    const cache = values['pca-cache'] ? { dir: values['pca-cache'] as string, dataset: datasetDir } : undefined;
     const fitPca = async (options: PcaFitOptions): Promise<{ model: PcaTextureModel; seconds: number }> => {
       const t0 = performance.now();
-      if (!cacheDir) return { model: await fitPcaTextureModel(train, options), seconds: (performance.now() - t0) / 1000 };
-      const fit = await fitPcaTextureModelCached(train, options, { dir: cacheDir, dataset: datasetDir });
-      note(`ganfit: PCA (${options.missing ?? 'filled'}) ${fit.cached ? 'read from' : 'saved to'} ${fit.file}`);
+      const fit = await fitPcaTextureModelCached(train, options, cache);
+      if (fit.file) note(`ganfit: PCA (${options.missing ?? 'filled'}) ${fit.cached ? 'read from' : 'saved to'} ${fit.file}`);
       return { model: fit.model, seconds: (performance.now() - t0) / 1000 };
     };
     const classical = await fitPca({ latentSize: gan.latentSize, seed });

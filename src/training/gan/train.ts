@@ -24,7 +24,7 @@ import {
   type GeneratorConfig, type ParamMap, type ParamSpec, type TextureGenerator,
 } from '../../texture/gan.js';
 import { downsampleTo, transposeMatrix } from '../../texture/ops.js';
-import { fitPcaTextureModel, fitPcaTextureModelCached, type PcaFitOptions, type PcaTextureModel } from '../../texture/pca.js';
+import { fitPcaTextureModelCached, type PcaFitOptions } from '../../texture/pca.js';
 import { Rng } from '../../texture/random.js';
 import { openUvDataset, SEEN_THRESHOLD, type BatchCursor, type FillMode, type UvDataset, type UvSplit } from '../uv-dataset-format.js';
 import { createLinearProjector } from '../../texture/linear-fit.js';
@@ -345,14 +345,9 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
         latentSize: cfg.generator.latentSize, seed: cfg.seed, ...cfg.linearInit,
         onProgress: (p) => options.onNote?.(`linear path: EM ${p.iteration}/${p.iterations}, seen-texel RMS ${p.seenRms.toFixed(4)}`),
       };
-      let pca: PcaTextureModel;
-      if (options.pcaCache) {
-        const fit = await fitPcaTextureModelCached(at, pcaOptions, { dir: options.pcaCache, dataset: options.datasetDir });
-        options.onNote?.(`linear path: PCA ${fit.cached ? 'read from' : 'saved to'} ${fit.file}`);
-        pca = fit.model;
-      } else {
-        pca = await fitPcaTextureModel(at, pcaOptions);
-      }
+      const cache = options.pcaCache ? { dir: options.pcaCache, dataset: options.datasetDir } : undefined;
+      const { model: pca, file, cached } = await fitPcaTextureModelCached(at, pcaOptions, cache);
+      if (file) options.onNote?.(`linear path: PCA ${cached ? 'read from' : 'saved to'} ${file}`);
       tf.tidy(() => {
         G['linear/w']!.assign(tf.div(pca.basis, linearScale));
         G.base!.assign(tf.tensor4d(pca.mean, [1, rb, rb, 3]));
