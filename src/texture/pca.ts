@@ -347,14 +347,14 @@ export async function fitPcaTextureModelCached(
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 16);
   const file = path.join(cache.dir, `pca-${settings.missing ?? 'filled'}-${hash}.bin`);
   const bytes = await readFile(file).catch(() => null);
-  if (bytes) {
-    const { model, info } = decodePcaModel(new Uint8Array(bytes), file);
-    if (info.key === key) return { model, file, cached: true };
-    model.dispose();
-  }
+  // A file with another key (a hash collision) or a damaged one is fitted again and replaced.
+  const stored = bytes ? (() => { try { return decodePcaModel(new Uint8Array(bytes), file); } catch { return null; } })() : null;
+  if (stored?.info.key === key) return { model: stored.model, file, cached: true };
+  stored?.model.dispose();
   const model = await fitPcaTextureModel(source, options);
   await mkdir(cache.dir, { recursive: true });
-  await writeFile(file + '.tmp', encodePcaModel(model, { key }));
-  await rename(file + '.tmp', file);
+  const tmp = `${file}.${process.pid}.tmp`; // per process: parallel evaluations may write the same fit
+  await writeFile(tmp, encodePcaModel(model, { key }));
+  await rename(tmp, file);
   return { model, file, cached: false };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { tf, initEngine } from '../../src/engine/index.js';
@@ -99,6 +99,14 @@ test('PCA model file: round trip, encode is the linear projection, cache reuses 
     const other = await fitPcaTextureModelCached(source, { latentSize: 3 }, { dir, dataset: '/data/a' });
     assert.equal(other.cached, false);
     assert.equal((await readdir(dir)).filter((f) => f.endsWith('.bin')).length, 2);
+    // A damaged cache file is fitted again and replaced.
+    await writeFile(first.file!, new Uint8Array([1, 2, 3]));
+    const refit = await fitPcaTextureModelCached(source, { latentSize: 4 }, { dir, dataset: '/data/a' });
+    assert.equal(refit.cached, false);
+    const reread = await fitPcaTextureModelCached(source, { latentSize: 4 }, { dir, dataset: '/data/a' });
+    assert.equal(reread.cached, true);
+    refit.model.dispose();
+    reread.model.dispose();
     const uncached = await fitPcaTextureModelCached(source, { latentSize: 4 }, undefined);
     assert.equal(uncached.cached, false);
     assert.equal(uncached.file, undefined, 'without a cache: a plain fit, nothing written');
