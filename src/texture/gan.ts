@@ -497,6 +497,8 @@ export function makeTextureGenerator(
   config: GeneratorConfig, params: ParamMap, info?: Record<string, unknown>, encoder?: GeneratorEncoder,
 ): TextureGenerator {
   const prepared = prepareConstParams(config, params);
+  // The linear path's least squares, the encoder without a VAE encoder (made on first use: sampling never needs it).
+  let projector: LinearProjector | null = null;
   const g: TextureGenerator = {
     config, params, latentSize: config.latentSize, resolution: config.resolution,
     // With a linear path the latent's length matters; without, the pixel norm leaves only its direction.
@@ -508,6 +510,7 @@ export function makeTextureGenerator(
       if (prepared.linearT) owned.push(prepared.linearT);
       if (encoder) owned.push(...Object.values(encoder.params));
       for (const t of owned) t.dispose();
+      projector?.dispose();
     },
   };
   if (encoder) {
@@ -515,12 +518,8 @@ export function makeTextureGenerator(
     if (encoder.config.outputs !== 2 * config.latentSize) throw new Error('texture GAN: the encoder needs 2·latentSize outputs');
     g.encode = (maps, visibility) => encodeMaps(encoder, params.base!, config.latentSize, maps, visibility);
   } else if (prepared.eff['linear/w'] && params.base) {
-    // The linear path's least squares (made on first use: sampling never needs it).
-    let projector: LinearProjector | null = null;
     const linear = prepared.eff['linear/w'] as tf.Tensor2D;
     g.encode = (maps, visibility) => (projector ??= createLinearProjector(linear, params.base!, config.linearResolution!)).project(maps, visibility);
-    const disposeAll = g.dispose;
-    g.dispose = () => { disposeAll(); projector?.dispose(); };
   }
   if (info) (g as { info?: Record<string, unknown> }).info = info;
   return g;
