@@ -89,6 +89,40 @@ test('trainGan smoke: runs, writes checkpoint/samples/generator, leaks nothing, 
     lg.dispose();
     assert.equal(tf.memory().numTensors, before);
 
+    // Latent learning (GLO): the real maps' latents start at their projections and train with G; the checkpoint
+    // keeps both, with the latents' Adam state (one step count per row); resume is exact.
+    const glo = { ...linear, latentLearning: { lr: 0.05, prior: 2 } };
+    const gloProgress: GanProgress[] = [];
+    const gloFull = await trainGan({ ...glo, steps: 4 }, { datasetDir: ds, runDir: path.join(root, 'glo'), onProgress: (p) => gloProgress.push(p) });
+    assert.ok(gloProgress.every((p) => p.reconstruction! > 0 && p.latentMeanSquare! > 0));
+    const gloState = JSON.parse(await readFile(path.join(root, 'glo', 'checkpoint', 'state.json'), 'utf8')) as
+      { tensors: { name: string; shape: number[]; offset: number }[]; config: { latentLearning?: unknown } };
+    const gloWords = new Float32Array(new Uint8Array(await readFile(path.join(root, 'glo', 'checkpoint', 'tensors.bin'))).buffer);
+    const gloRead = (name: string): Float32Array => {
+      const e = gloState.tensors.find((t) => t.name === name)!;
+      return gloWords.slice(e.offset, e.offset + e.shape.reduce((x, y) => x * y, 1));
+    };
+    assert.deepEqual(gloState.config.latentLearning, glo.latentLearning);
+    assert.deepEqual([...gloRead('latentAdam/t')], [2, 2, 2, 2, 2, 2, 2, 2], '4 steps of 4 = 2 epochs of the 8 maps: each row updated twice');
+    const [zLin, zLearned] = [gloRead('linearLatents'), gloRead('latents')];
+    assert.equal(zLearned.length, 8 * 16);
+    for (let row = 0; row < 8; row++) {
+      const d = zLearned.subarray(row * 16, row * 16 + 16).map((v, k) => Math.abs(v - zLin[row * 16 + k]!));
+      assert.ok(Math.max(...d) > 0 && Math.max(...d) < 4 * 0.05, 'every latent moved, by about lr per step and dimension (Adam: sign-like steps)');
+    }
+    assert.ok(gloRead('latentAdam/v').some((v) => v > 0));
+    await trainGan({ ...glo, steps: 2 }, { datasetDir: ds, runDir: path.join(root, 'glo2') });
+    const gloResumed = await trainGan({ ...glo, steps: 4 }, { datasetDir: ds, runDir: path.join(root, 'glo2'), resume: true });
+    assert.ok((await readFile(gloFull.generatorPath)).equals(await readFile(gloResumed.generatorPath)), 'latent-learning run resumes bit for bit');
+    assert.ok((await readFile(path.join(root, 'glo', 'checkpoint', 'tensors.bin'))).equals(await readFile(path.join(root, 'glo2', 'checkpoint', 'tensors.bin'))),
+      'and so do its learned latents and their moments');
+    // Turned on when resuming a checkpoint of the linear mode (no learned latents): they start at its projections.
+    const turnedOn = await trainGan({ ...linear, steps: 6, latentLearning: glo.latentLearning }, { datasetDir: ds, runDir: path.join(root, 'lin2'), resume: true });
+    assert.equal(turnedOn.step, 6);
+    const onState = JSON.parse(await readFile(path.join(root, 'lin2', 'checkpoint', 'state.json'), 'utf8')) as { tensors: { name: string }[] };
+    assert.ok(onState.tensors.some((t) => t.name === 'latents') && onState.tensors.some((t) => t.name === 'linearLatents'));
+    assert.equal(tf.memory().numTensors, before);
+
     const g = await loadTextureGenerator(full.generatorPath);
     const y = g.generate(tf.zeros([1, g.latentSize]));
     assert.deepEqual(y.shape, [1, 16, 16, 3]);

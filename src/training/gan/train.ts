@@ -11,7 +11,8 @@
  * directions, E_n[(D(x + σn) − D(x))²] / σ² (tfjs has no double backprop for convolutions); Adam; EMA of G.
  *
  * A run directory holds: checkpoint/ (state.json + tensors.bin: G, D, the encoder where there is one, EMA, Adam
- * moments, the real maps' linear-projection latents where used, step, RNG state, data cursor; replaced
+ * moments, the real maps' linear-projection latents where used (and their trained copies with their Adam state,
+ * `latentLearning`), step, RNG state, data cursor; replaced
  * atomically), texture-gan.bin (the EMA generator and any encoder, loadable by loadTextureGenerator),
  * samples/step-NNNNNN.png (4×4 grids of EMA samples, fixed latents), log.jsonl (one line per logged step).
  */
@@ -61,6 +62,19 @@ export interface GanTrainConfig {
   encoder?: DiscriminatorConfig;
   reconstruction?: number;
   klWeight?: number;
+  /**
+   * Latents learned jointly with G (GLO, an auto-decoder; with `reconstruction` and no encoder): each real
+   * map's latent starts at its linear projection and is trained with G's step, by the reconstruction term plus
+   * `prior`·mean(z²) over the batch's rows (keeps them near N(0, I), where random samples are drawn). Adam per
+   * row (learning rate `lr`, G's β's, a step count per row for the bias correction): only the batch's rows move,
+   * so each latent is updated once an epoch. The fixed projections stay in the checkpoint as `linearLatents`,
+   * the trained ones and their moments next to them. Scale: the reconstruction term is 100× the batch's mean L1
+   * in [−1, 1] units, i.e. 200/B × each map's MAE in [0, 1] units, so `prior` 2 weighs z² against a map's error
+   * as `texture eval`'s inversion (λ 0.01 on its per-map MAE) does. Can be turned on or changed for a resumed
+   * run (like `steps`); from a checkpoint without trained latents they start at its linear projections, their
+   * moments at zero.
+   */
+  latentLearning?: { lr: number; prior: number };
   /**
    * G's adversarial term ramps linearly from 0 to 1 over this many images (default 0: full from the start), so
    * a VAE-GAN first learns the maps' structure from the reconstruction term; D trains throughout.
@@ -130,6 +144,8 @@ export interface GanProgress {
   /** With `reconstruction`: masked L1 of the reconstructions (in [−1, 1] units); the KL term (mean per dimension) with an encoder. */
   reconstruction?: number;
   kl?: number;
+  /** With `latentLearning`: mean z² of the batch's learned latents (before the step; 1 for N(0, I)). */
+  latentMeanSquare?: number;
   imagesPerSec: number;
   etaSeconds: number;
 }
@@ -137,7 +153,7 @@ export interface GanProgress {
 export interface TrainOptions {
   datasetDir: string;
   runDir: string;
-  /** Continue from runDir/checkpoint (its config wins over `config`, except `steps` and `exportAs`). */
+  /** Continue from runDir/checkpoint (its config wins over `config`, except `steps`, `exportAs` and `latentLearning`). */
   resume?: boolean;
   onProgress?: (p: GanProgress) => void;
   /** One-line notes on the setup (e.g. the starting PCA's EM iterations). */
@@ -158,6 +174,19 @@ export interface TrainResult {
 // -------------------------------------------------------------------------------------------------------------
 // Adam with its state as plain named tensors (saved in checkpoints).
 
+/**
+ * One Adam update of x by its gradient g, moments m and v (returned new, with the new x); the step's bias
+ * corrections as `lrC1` = lr/(1 − β1ᵗ) and `c2` = 1 − β2ᵗ: numbers, or [n, 1] columns for per-row step counts.
+ */
+function adamUpdate(
+  x: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, b1: number, b2: number, lrC1: number | tf.Tensor, c2: number | tf.Tensor,
+): { x: tf.Tensor; m: tf.Tensor; v: tf.Tensor } {
+  const m2 = tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1));
+  const v2 = tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2));
+  const upd = tf.div(tf.mul(m2, lrC1), tf.add(tf.sqrt(tf.div(v2, c2)), 1e-8));
+  return { x: tf.sub(x, upd), m: m2, v: v2 };
+}
+
 class Adam {
   t = 0;
   readonly m: Record<string, tf.Variable> = {};
@@ -176,18 +205,51 @@ class Adam {
     const c2 = 1 - this.b2 ** this.t;
     tf.tidy(() => {
       for (const [k, g] of Object.entries(grads)) {
-        const m = this.m[k]!;
-        const v = this.v[k]!;
-        m.assign(tf.add(tf.mul(m, this.b1), tf.mul(g, 1 - this.b1)));
-        v.assign(tf.add(tf.mul(v, this.b2), tf.mul(tf.square(g), 1 - this.b2)));
-        const upd = tf.div(tf.mul(m, this.lr / c1), tf.add(tf.sqrt(tf.div(v, c2)), 1e-8));
-        this.vars[k]!.assign(tf.sub(this.vars[k]!, upd));
+        const u = adamUpdate(this.vars[k]!, g, this.m[k]!, this.v[k]!, this.b1, this.b2, this.lr / c1, c2);
+        this.m[k]!.assign(u.m);
+        this.v[k]!.assign(u.v);
+        this.vars[k]!.assign(u.x);
       }
     });
   }
 
   dispose(): void {
     for (const t of [...Object.values(this.m), ...Object.values(this.v)]) t.dispose();
+  }
+}
+
+/**
+ * A table of per-row parameters [N, D] (the real maps' learned latents) trained by Adam a batch of rows at a
+ * time: moments and a step count per row, so a row's bias correction counts its own updates and rows outside
+ * the batch do not move. The batch must not repeat a row.
+ */
+class RowAdam {
+  constructor(
+    readonly x: tf.Variable, readonly m: tf.Variable, readonly v: tf.Variable, readonly t: Float32Array,
+    readonly lr: number, readonly b1: number, readonly b2: number,
+  ) {}
+
+  rows(idx: number[]): tf.Tensor2D {
+    return tf.tidy(() => tf.gather(this.x, tf.tensor1d(idx, 'int32')) as tf.Tensor2D);
+  }
+
+  apply(idx: number[], g: tf.Tensor2D): void {
+    const steps = idx.map((i) => (this.t[i]! += 1));
+    tf.tidy(() => {
+      const n = idx.length;
+      const rows = tf.tensor1d(idx, 'int32');
+      const at = tf.reshape(rows, [n, 1]);
+      const lrC1 = tf.tensor2d(steps.map((t) => this.lr / (1 - this.b1 ** t)), [n, 1]);
+      const c2 = tf.tensor2d(steps.map((t) => 1 - this.b2 ** t), [n, 1]);
+      const u = adamUpdate(tf.gather(this.x, rows), g, tf.gather(this.m, rows), tf.gather(this.v, rows), this.b1, this.b2, lrC1, c2);
+      this.m.assign(tf.tensorScatterUpdate(this.m, at, u.m));
+      this.v.assign(tf.tensorScatterUpdate(this.v, at, u.v));
+      this.x.assign(tf.tensorScatterUpdate(this.x, at, u.x));
+    });
+  }
+
+  dispose(): void {
+    tf.dispose([this.x, this.m, this.v]);
   }
 }
 
@@ -263,6 +325,8 @@ const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => f
 
 /** Checkpoint name of the real maps' linear-projection latents [N, D] (dataset order). */
 const LINEAR_LATENTS = 'linearLatents';
+/** Checkpoint names of the learned latents [N, D] (`latentLearning`), their Adam moments and per-row step counts [N]. */
+const LEARNED_LATENTS = { x: 'latents', m: 'latentAdam/m', v: 'latentAdam/v', t: 'latentAdam/t' } as const;
 
 /**
  * Each training map's linear projection (`createLinearProjector` on G's linear path and base map, seen texels
@@ -308,8 +372,12 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     state = JSON.parse(await readFile(path.join(ckDir, 'state.json'), 'utf8')) as CheckpointState;
     const bin = await readFile(path.join(ckDir, 'tensors.bin'));
     ckData = new Float32Array(new Uint8Array(bin).slice().buffer);
-    // The checkpoint's config wins, except the length of the run and how the generator is exported.
-    config = { ...state.config, steps: config.steps, ...(config.exportAs ? { exportAs: config.exportAs } : {}) };
+    // The checkpoint's config wins, except the length of the run, how the generator is exported and latent learning.
+    config = {
+      ...state.config, steps: config.steps,
+      ...(config.exportAs ? { exportAs: config.exportAs } : {}),
+      ...(config.latentLearning ? { latentLearning: config.latentLearning } : {}),
+    };
   }
   const cfg = config;
   const r = cfg.generator.resolution;
@@ -397,6 +465,26 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     ? await linearProjectionLatents(cfg, G, linearScale, dataset, state && ckData ? { state, data: ckData } : null, options.onNote)
     : null;
   const latentRow = new Map(dataset.index.items.map((it, i) => [it.id, i]));
+  // With latent learning, the real maps are decoded from trained copies of those projections.
+  let learned: RowAdam | null = null;
+  if (cfg.latentLearning) {
+    if (!linearLatents) throw new Error('latentLearning needs `reconstruction` and no encoder (the latents start at the linear projections)');
+    if (cfg.batchSize > dataset.size) throw new Error(`latentLearning: batch ${cfg.batchSize} repeats maps (${dataset.size} in the split)`);
+    const entry = (name: string) => state?.tensors.find((t) => t.name === name);
+    const load = (name: string, otherwise: () => tf.Tensor): tf.Variable => {
+      const e = entry(name);
+      const t = e && ckData ? loadTensor(ckData, e) : otherwise();
+      const x = tf.variable(t, false);
+      t.dispose();
+      return x;
+    };
+    const tEntry = entry(LEARNED_LATENTS.t);
+    const t = tEntry && ckData ? ckData.slice(tEntry.offset, tEntry.offset + dataset.size) : new Float32Array(dataset.size);
+    learned = new RowAdam(
+      load(LEARNED_LATENTS.x, () => tf.clone(linearLatents)), load(LEARNED_LATENTS.m, () => tf.zerosLike(linearLatents)),
+      load(LEARNED_LATENTS.v, () => tf.zerosLike(linearLatents)), t, cfg.latentLearning.lr, cfg.beta1, cfg.beta2,
+    );
+  }
 
   // A frozen linear path enters the forward pass as a constant (its transpose made once, for z's gradient).
   const frozenLinearT = frozen.has('linear/w')
@@ -420,6 +508,10 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     for (const [k, v] of Object.entries(E)) tensors[`E/${k}`] = v;
     for (const k of Object.keys(trainableG)) tensors[`ema/${k}`] = ema[k]!;
     if (linearLatents) tensors[LINEAR_LATENTS] = linearLatents;
+    const stepCounts = learned ? tf.tensor1d(learned.t) : null;
+    if (learned && stepCounts) {
+      Object.assign(tensors, { [LEARNED_LATENTS.x]: learned.x, [LEARNED_LATENTS.m]: learned.m, [LEARNED_LATENTS.v]: learned.v, [LEARNED_LATENTS.t]: stepCounts });
+    }
     for (const [opt, tag] of optimisers) {
       for (const [k, v] of Object.entries(opt.m)) tensors[`adam${tag}/m/${k}`] = v;
       for (const [k, v] of Object.entries(opt.v)) tensors[`adam${tag}/v/${k}`] = v;
@@ -428,6 +520,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     await rm(tmp, { recursive: true, force: true });
     await mkdir(tmp, { recursive: true });
     const table = await saveTensors(path.join(tmp, 'tensors.bin'), tensors);
+    stepCounts?.dispose();
     const st: CheckpointState = { version: 1, config: cfg, step, adamT: optG.t, rngState: rng.state, cursor, tensors: table };
     await writeFile(path.join(tmp, 'state.json'), JSON.stringify(st, null, 1));
     await rm(ckDir + '.old', { recursive: true, force: true });
@@ -501,15 +594,19 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
       // --- G step (and the encoder's, for the VAE-GAN).
       const zG = latent(b);
       const eps = cfg.encoder ? latent(b) : null;
-      const zLinear = linearLatents
-        ? tf.tidy(() => tf.gather(linearLatents, ids.map((id) => latentRow.get(id)!))) as tf.Tensor2D
+      const rows = ids.map((id) => latentRow.get(id)!);
+      // The real maps' latents: their linear projections, or (latent learning) the batch's rows as a variable.
+      const zLinear = linearLatents && !learned
+        ? tf.tidy(() => tf.gather(linearLatents, rows)) as tf.Tensor2D
         : null;
+      const zLearned = learned ? tf.tidy(() => tf.variable(learned!.rows(rows), true, `latents/${step}`)) : null;
       let recValue: number | undefined;
       let klValue: number | undefined;
+      let latentValue: number | undefined;
       const gStep = tf.variableGrads(() => {
         const latentSize = cfg.generator.latentSize;
-        // Latents of the real maps to decode: sampled from q (VAE-GAN) or their linear projection.
-        let zReal: tf.Tensor2D | null = zLinear;
+        // Latents of the real maps to decode: sampled from q (VAE-GAN), learned, or their linear projection.
+        let zReal: tf.Tensor2D | null = zLearned ?? zLinear;
         let kl: tf.Scalar | null = null;
         if (cfg.encoder && eps) {
           const q = discriminatorForward(cfg.encoder, E, realD, masksD);
@@ -536,16 +633,23 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
           klValue = kl.dataSync()[0]!;
           loss = tf.add(loss, tf.mul(kl, cfg.klWeight ?? 1));
         }
+        if (zLearned && cfg.latentLearning) {
+          const meanSquare = tf.mean(tf.square(zLearned));
+          latentValue = meanSquare.dataSync()[0]!;
+          loss = tf.add(loss, tf.mul(meanSquare, cfg.latentLearning.prior));
+        }
         return loss as tf.Scalar;
-      }, [...Object.values(trainableG), ...Object.values(E)]);
+      }, [...Object.values(trainableG), ...Object.values(E), ...(zLearned ? [zLearned] : [])]);
       optG.apply(Object.fromEntries(Object.entries(trainableG).map(([k, v]) => [k, gStep.grads[v.name]!])));
       if (cfg.encoder) optE.apply(Object.fromEntries(Object.entries(E).map(([k, v]) => [k, gStep.grads[v.name]!])));
+      if (learned && zLearned) learned.apply(rows, gStep.grads[zLearned.name] as tf.Tensor2D);
       const lossG = gStep.value.dataSync()[0]!;
       gStep.value.dispose();
       for (const g of Object.values(gStep.grads)) g.dispose();
       tf.dispose([zD, zG, real, masks, realD, masksD]);
       eps?.dispose();
       zLinear?.dispose();
+      zLearned?.dispose();
       // --- EMA.
       tf.tidy(() => {
         for (const [k, v] of Object.entries(trainableG)) {
@@ -563,6 +667,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
         etaSeconds: ((cfg.steps - step) * cfg.batchSize) / Math.max(1e-9, ips),
         ...(recValue !== undefined ? { reconstruction: recValue } : {}),
         ...(klValue !== undefined ? { kl: klValue } : {}),
+        ...(latentValue !== undefined ? { latentMeanSquare: latentValue } : {}),
       };
       if (step % cfg.logEvery === 0 || step === cfg.steps) {
         options.onProgress?.(last);
@@ -579,6 +684,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
     for (const [opt] of optimisers) opt.dispose();
     tf.dispose([...Object.values(G), ...Object.values(D), ...Object.values(E), ...Object.keys(trainableG).map((k) => ema[k]!), meanMap, priorWeight, fixedZ]);
     linearLatents?.dispose();
+    learned?.dispose();
     frozenLinearT?.dispose();
   }
   const result: TrainResult = { step, runDir, generatorPath: genPath };
