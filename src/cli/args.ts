@@ -25,6 +25,13 @@ export function intOption(value: string | undefined, name: string, fallback: num
   return n;
 }
 
+export function numberOption(value: string | undefined, name: string, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < min) throw usageError(`--${name} must be a number ≥ ${min}, got '${value}'`);
+  return n;
+}
+
 export function choiceOption<T extends string>(value: string | undefined, name: string, choices: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (!choices.includes(value as T)) throw usageError(`--${name} must be one of ${choices.join(', ')}, got '${value}'`);

@@ -17,13 +17,13 @@ import { openUvDataset } from '../../training/uv-dataset-format.js';
 import { DEFAULT_TEXTURE_EVAL, evaluateTextureModels, MEAN_MAP, type TextureEvalReport } from '../../eval/texture.js';
 import { buildUvDataset, defaultUvDatasetOptions } from '../../training/uv-dataset.js';
 import { GAN_PRESETS, trainGan } from '../../training/gan/train.js';
-import { choiceOption, intOption, parse } from '../args.js';
+import { choiceOption, intOption, numberOption, parse } from '../args.js';
 import { createProgress } from '../progress.js';
 import type { Command } from '../command.js';
 
 const usage = [
   'ganfit texture dataset <photos dir> -o <dir> [--limit N] [--resolution R] [--shard K/N]',
-  'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|default] [--steps N] [--checkpoint-every N] [--resume] [--pca-cache <dir>]',
+  'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|default] [--steps N] [--checkpoint-every N] [--resume] [--pca-cache <dir>] [--latent-lr X [--latent-prior Y]]',
   'ganfit texture sample [-n N] [--seed S] [--weights <file>] -o <dir>',
   'ganfit texture eval <dataset dir> [--weights <file>] [-n 500] [--from 0] [--samples 100] [--steps N] [--seed S] [--pca-em] [--pca-cache <dir>] -o <report dir>',
 ].join(' | ');
@@ -60,7 +60,7 @@ async function dataset(argv: string[]): Promise<number> {
 async function train(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     out: { type: 'string', short: 'o' }, preset: { type: 'string' }, steps: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
-    'pca-cache': { type: 'string' },
+    'pca-cache': { type: 'string' }, 'latent-lr': { type: 'string' }, 'latent-prior': { type: 'string' },
   }, usage);
   if (positionals.length !== 1 || !values.out) throw usageError(`usage: ${usage}`);
   const preset = choiceOption(values.preset as string | undefined, 'preset', ['smoke', 'default'] as const, 'default');
@@ -68,6 +68,14 @@ async function train(argv: string[]): Promise<number> {
   config.steps = intOption(values.steps as string | undefined, 'steps', config.steps, 1);
   config.checkpointEvery = intOption(values['checkpoint-every'] as string | undefined, 'checkpoint-every', config.checkpointEvery, 1);
   config.sampleEvery = Math.min(config.sampleEvery, config.checkpointEvery);
+  // --latent-lr: the real maps' latents trained with G (`latentLearning`, GLO), also when resuming a run.
+  if (values['latent-lr'] !== undefined) {
+    const lr = numberOption(values['latent-lr'] as string, 'latent-lr', 0);
+    if (!(lr > 0)) throw usageError('--latent-lr must be > 0');
+    config.latentLearning = { lr, prior: numberOption(values['latent-prior'] as string | undefined, 'latent-prior', 2) };
+  } else if (values['latent-prior'] !== undefined) {
+    throw usageError('--latent-prior needs --latent-lr');
+  }
   await initEngine();
   const progress = createProgress({ quiet: !!values.quiet });
   let stop = false;
