@@ -1,20 +1,21 @@
 /**
- * The fused render path used by `render()`: one forward kernel over the covered pixels only (a compact list from
+ * The fused render path used by `render()`: one forward pass over the covered pixels only (a compact list from
  * the raster) doing interpolate(positions, normals, UVs | colours) → texture sample → sRGB decode → shade →
  * sRGB encode → composite → silhouette antialiasing, and one hand-written backward that scatters to the clip
  * positions, camera-space positions and normals, UVs / vertex colours, texture, light parameters and background.
  *
- * Every stage is the same typed-array kernel the small ops run (interpolate's clip-space barycentrics, texture
- * sampling, gamma tables, Phong / SH, antialias crossings), applied to compact [N,…] buffers instead of dense
- * [B,H,W,…] tensors, so the fused path equals the composed ops up to float rounding. Kernels are generic over
- * Float32Array / Float64Array (the gradient checks run them in float64). Heavy per-call buffers come from a pool
- * and go back to it after the backward pass (or at once when no gradient tape is recording).
+ * The per-pixel stages run as WebAssembly (wasm/assembly/pixel.ts: the same arithmetic as the small ops' kernels
+ * in texture.ts, shade.ts and interpolate.ts, in f64, over f32 or f64 arrays) on buffers in the module's memory
+ * (a pooled `Workspace`); the light gather / scatter steps, SH shading and the antialias crossings stay in
+ * TypeScript on views of the same buffers. So the fused path equals the composed ops up to float rounding, and
+ * with a Float64Array workspace the gradient checks run the very kernels render() runs, in double precision.
  */
 import type { Raster } from './rasterize.js';
 import { scatterBarycentricGradient, BARY_GRAD_ARGS, type ClipData, type Num } from './interpolate.js';
-import { textureKernel, textureBackwardKernel, autoMipLevel, type Level } from './texture.js';
-import { powKernel, DECODE, ENCODE, phongKernel, phongBackwardKernel, shKernel, shBackwardKernel } from './shade.js';
+import { autoMipLevel, type Level } from './texture.js';
+import { DECODE, ENCODE, shKernel, shBackwardKernel, type PowTable } from './shade.js';
 import { findCrossings, applyCrossings, crossingsBackward, type Crossings } from './antialias.js';
+import { pixelModule, type PixelKernelSet, type PixelModule } from './wasm/pixel.js';
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
 
@@ -43,9 +44,15 @@ export interface FusedScene {
   bgBatched: boolean;
   /** Antialias silhouettes (with the edge adjacency of clip.triangles). */
   adjacency: Int32Array | null;
+  /**
+   * The albedo arrays (UVs, colours, texture levels) are never modified once passed (render() reads them through
+   * a per-tensor cache): the workspace then copies each into the kernels' memory once. Triangle arrays are always
+   * taken as immutable (like edgeAdjacency's cache).
+   */
+  stable?: boolean;
 }
 
-/** The covered pixels of a raster and their clip-space barycentrics (per call; the aux outputs keep it). */
+/** The covered pixels of a raster and their clip-space barycentrics (views of the workspace; see Workspace). */
 export interface Coverage {
   count: number;
   /** Pixel indices into [B·H·W]. */
@@ -54,80 +61,10 @@ export interface Coverage {
   bary: Num;
 }
 
-/** List the covered pixels and their barycentrics (same values as interpolate's pixelBarycentrics). */
-export function coverage(raster: Raster, clip: ClipData, ctor: Ctor): Coverage {
-  const count = countCovered(raster.triangleId);
-  const pixels = new Int32Array(count), bary = new ctor(3 * count);
-  const P = raster.height * raster.width;
-  for (let b = 0, i = 0; b < raster.batch; b++) i = coverView(raster, clip, b, b * P, i, pixels, bary);
-  return { count, pixels, bary };
-}
-
 function countCovered(ids: Int32Array): number {
   let count = 0;
   for (let q = 0; q < ids.length; q++) if (ids[q] >= 0) count++;
   return count;
-}
-
-/** Covered pixels of view b (pixels q0 … q0 + P − 1) from index i on; returns the next index. */
-function coverView(raster: Raster, clip: ClipData, b: number, q0: number, i: number, pixels: Int32Array, bary: Num): number {
-  const { height: H, width: W, triangleId: ids, bary: rb } = raster;
-  const c = clip.data, tr = clip.triangles, P = H * W;
-  const cb = clip.batched ? b * clip.vertexCount * 4 : 0;
-  for (let y = 0; y < H; y++) {
-    const sy = (2 * y + 1) / H - 1;
-    for (let x = 0; x < W; x++) {
-      const q = q0 + y * W + x, t = ids[q];
-      if (t < 0) continue;
-      pixels[i] = q;
-      let b0 = rb[2 * q], b1 = rb[2 * q + 1], b2 = 1 - b0 - b1;
-      const sx = (2 * x + 1) / W - 1;
-      const o0 = cb + 4 * tr[3 * t], o1 = cb + 4 * tr[3 * t + 1], o2 = cb + 4 * tr[3 * t + 2];
-      const p0x = c[o0] - sx * c[o0 + 3], p0y = c[o0 + 1] - sy * c[o0 + 3];
-      const p1x = c[o1] - sx * c[o1 + 3], p1y = c[o1 + 1] - sy * c[o1 + 3];
-      const p2x = c[o2] - sx * c[o2 + 3], p2y = c[o2 + 1] - sy * c[o2 + 3];
-      const c0 = p1x * p2y - p1y * p2x, c1 = p2x * p0y - p2y * p0x, c2 = p0x * p1y - p0y * p1x;
-      const d = c0 + c1 + c2;
-      if (d !== 0 && Number.isFinite(d)) {
-        b0 = c0 / d; b1 = c1 / d; b2 = c2 / d;
-      }
-      bary[3 * i] = b0; bary[3 * i + 1] = b1; bary[3 * i + 2] = b2;
-      i++;
-    }
-  }
-  void P;
-  return i;
-}
-
-/** out[i,·] = Σₖ bₖ·attr[tris[t,k],·] over the covered pixels (out compact [N,C]). */
-export function interpolateCompact(cov: Coverage, raster: Raster, attr: Num, batched: boolean, C: number, tris: Uint32Array, out: Num): void {
-  const { pixels, bary, count } = cov, ids = raster.triangleId, P = raster.height * raster.width;
-  const V = batched ? attr.length / (C * raster.batch) : 0;
-  for (let i = 0; i < count; i++) {
-    const q = pixels[i], t = ids[q];
-    const ab = batched ? ((q / P) | 0) * V * C : 0;
-    const w0 = bary[3 * i], w1 = bary[3 * i + 1], w2 = bary[3 * i + 2];
-    const a0 = ab + tris[3 * t] * C, a1 = ab + tris[3 * t + 1] * C, a2 = ab + tris[3 * t + 2] * C, o = i * C;
-    for (let k = 0; k < C; k++) out[o + k] = w0 * attr[a0 + k] + w1 * attr[a1 + k] + w2 * attr[a2 + k];
-  }
-}
-
-/** {@link interpolateCompact} of two C = 3 attributes sharing triangles and layout (positions and normals). */
-export function interpolatePair(cov: Coverage, raster: Raster, a: Num, b: Num, batched: boolean, tris: Uint32Array, outA: Num, outB: Num): void {
-  const { pixels, bary, count } = cov, ids = raster.triangleId, P = raster.height * raster.width;
-  const V = batched ? a.length / (3 * raster.batch) : 0;
-  for (let i = 0; i < count; i++) {
-    const q = pixels[i], t = ids[q];
-    const ab = batched ? ((q / P) | 0) * V * 3 : 0;
-    const w0 = bary[3 * i], w1 = bary[3 * i + 1], w2 = bary[3 * i + 2];
-    const a0 = ab + tris[3 * t] * 3, a1 = ab + tris[3 * t + 1] * 3, a2 = ab + tris[3 * t + 2] * 3, o = i * 3;
-    outA[o] = w0 * a[a0] + w1 * a[a1] + w2 * a[a2];
-    outA[o + 1] = w0 * a[a0 + 1] + w1 * a[a1 + 1] + w2 * a[a2 + 1];
-    outA[o + 2] = w0 * a[a0 + 2] + w1 * a[a1 + 2] + w2 * a[a2 + 2];
-    outB[o] = w0 * b[a0] + w1 * b[a1] + w2 * b[a2];
-    outB[o + 1] = w0 * b[a0 + 1] + w1 * b[a1 + 1] + w2 * b[a2 + 1];
-    outB[o + 2] = w0 * b[a0 + 2] + w1 * b[a1 + 2] + w2 * b[a2 + 2];
-  }
 }
 
 /** One attribute in {@link interpolateCompactBackward}: values, layout, compact upstream gradient, its gradient. */
@@ -175,83 +112,120 @@ export function interpolateCompactBackward(cov: Coverage, raster: Raster, attrs:
   }
 }
 
-/**
- * {@link interpolateCompactBackward} specialised for the image path: camera positions and normals (C = 3, indexed
- * by the clip triangles, batched like the clip positions) plus one unbatched attribute (UVs, C = 2, or colours,
- * C = 3) with its own triangles. Same arithmetic, no per-attribute indirection.
- */
-export function interpolateImageBackward(
-  cov: Coverage, raster: Raster, clip: ClipData, cam: Num, gPosPix: Num, gCam: Num, nrm: Num, gNrmPix: Num, gNrm: Num,
-  attr: Num, C: number, attrTris: Uint32Array, gAttrPix: Num, gAttr: Num, gClip: Num | null,
-): void {
-  const { pixels, bary, count } = cov, ids = raster.triangleId, H = raster.height, W = raster.width, P = H * W;
-  const c = clip.data, tr = clip.triangles, V = clip.vertexCount;
-  for (let i = 0; i < count; i++) {
-    const q = pixels[i], t = ids[q], b = (q / P) | 0;
-    const w0 = bary[3 * i], w1 = bary[3 * i + 1], w2 = bary[3 * i + 2];
-    const vb = clip.batched ? b * V * 3 : 0;
-    const a0 = vb + 3 * tr[3 * t], a1 = vb + 3 * tr[3 * t + 1], a2 = vb + 3 * tr[3 * t + 2], o = 3 * i;
-    let g0 = 0, g1 = 0, g2 = 0;
-    // Positions and normals share the vertex indices.
-    for (let k = 0; k < 3; k++) {
-      const gp = gPosPix[o + k], gn = gNrmPix[o + k];
-      gCam[a0 + k] += w0 * gp; gCam[a1 + k] += w1 * gp; gCam[a2 + k] += w2 * gp;
-      gNrm[a0 + k] += w0 * gn; gNrm[a1 + k] += w1 * gn; gNrm[a2 + k] += w2 * gn;
-      g0 += gp * cam[a0 + k] + gn * nrm[a0 + k];
-      g1 += gp * cam[a1 + k] + gn * nrm[a1 + k];
-      g2 += gp * cam[a2 + k] + gn * nrm[a2 + k];
-    }
-    const u0 = C * attrTris[3 * t], u1 = C * attrTris[3 * t + 1], u2 = C * attrTris[3 * t + 2], oa = C * i;
-    for (let k = 0; k < C; k++) {
-      const g = gAttrPix[oa + k];
-      gAttr[u0 + k] += w0 * g; gAttr[u1 + k] += w1 * g; gAttr[u2 + k] += w2 * g;
-      g0 += g * attr[u0 + k]; g1 += g * attr[u1 + k]; g2 += g * attr[u2 + k];
-    }
-    if (!gClip || (g0 === 0 && g1 === 0 && g2 === 0)) continue;
-    const p = q - b * P, x = p % W, y = (p - x) / W;
-    const sx = (2 * x + 1) / W - 1, sy = (2 * y + 1) / H - 1;
-    const cb = clip.batched ? b * V * 4 : 0;
-    const o0 = cb + 4 * tr[3 * t], o1 = cb + 4 * tr[3 * t + 1], o2 = cb + 4 * tr[3 * t + 2];
-    const A = BARY_GRAD_ARGS;
-    A[0] = sx; A[1] = sy; A[2] = g0; A[3] = g1; A[4] = g2; A[5] = w0; A[6] = w1; A[7] = w2;
-    scatterBarycentricGradient(c, gClip, o0, o1, o2);
-  }
-}
+type SlotKind = 'T' | 'i32' | 'f32' | 'f64';
+interface Slot { at: number; bytes: number; n: number; kind: SlotKind; source: object | null }
 
-/** Per-call buffers of the fused kernels: compact [N,…] and dense [B·H·W·…], grown as needed, pooled. */
+/**
+ * Per-call buffers of the fused kernels, named slots in the WebAssembly kernels' memory (wasm/pixel.ts): inputs
+ * copied in, compact [N,…] buffers over the covered pixels and dense [B·H·W·…] outputs. Element type T is the
+ * workspace's (Float32Array for render(), Float64Array for the gradient checks: the same kernels in double).
+ * A slot keeps its contents until it is re-allocated larger. Views (`f`, `i`, the output getters) are made on
+ * each call: growing the memory detaches older views, so allocate first, then take views.
+ */
 export class Workspace {
   readonly ctor: Ctor;
-  n = 0;
-  dense = 0;
-  gPos!: Num; gNrm!: Num; gUv!: Num;
-  pos!: Num; nrm!: Num; uv!: Num; alb!: Num; lin!: Num; slopeDec!: Num; shaded!: Num; enc!: Num; slopeEnc!: Num;
-  levels: Float32Array | null = null;
-  /** Dense: composited sRGB image before antialiasing [·3], coverage [·1], depth [·1], UVs [·2], normals [·3]. */
-  image!: Num; mask!: Num; depth!: Num; uvDense!: Num; nrmDense!: Num;
-  /** Antialiased outputs. */
-  imageOut!: Num; alphaOut!: Num;
+  readonly kernels: PixelKernelSet;
+  private readonly mod: PixelModule = pixelModule();
+  private readonly slots = new Map<string, Slot>();
+  /** Whether the forward pass sampled with per-pixel mip levels (slot 'levels'). */
+  mipLevels = false;
 
   constructor(ctor: Ctor) {
     this.ctor = ctor;
-    this.ensure(1, 1);
+    this.kernels = ctor === Float64Array ? this.mod.f64 : this.mod.f32;
+    // A workspace whose render was never differentiated is not given back to the pool: free its memory when it
+    // is collected.
+    freeOnCollect.register(this, { mod: this.mod, slots: this.slots }, this);
   }
 
-  ensure(n: number, dense: number): void {
-    const C = this.ctor;
-    if (n > this.n) {
-      const m = Math.max(n, Math.ceil(this.n * 1.25));
-      this.pos = new C(3 * m); this.nrm = new C(3 * m); this.uv = new C(2 * m); this.alb = new C(3 * m); this.lin = new C(3 * m);
-      this.gPos = new C(3 * m); this.gNrm = new C(3 * m); this.gUv = new C(2 * m);
-      this.slopeDec = new C(3 * m); this.shaded = new C(3 * m); this.enc = new C(3 * m); this.slopeEnc = new C(3 * m);
-      this.n = m;
+  /** Make slot `name` hold n elements of `kind` (T: the workspace's type); contents are kept when it fits. */
+  alloc(name: string, n: number, kind: SlotKind = 'T'): number {
+    const per = kind === 'T' ? this.ctor.BYTES_PER_ELEMENT : kind === 'f64' ? 8 : 4;
+    const bytes = Math.max(1, n) * per;
+    const s = this.slots.get(name);
+    if (s && s.kind === kind && s.bytes >= bytes) {
+      s.n = n;
+      return s.at;
     }
-    if (dense > this.dense) {
-      this.image = new C(3 * dense); this.mask = new C(dense); this.depth = new C(dense); this.uvDense = new C(2 * dense);
-      this.nrmDense = new C(3 * dense); this.imageOut = new C(3 * dense); this.alphaOut = new C(dense);
-      this.dense = dense;
-    }
+    if (s) this.mod.release(s.at, s.bytes);
+    // Headroom, so that slowly growing sizes (covered pixels) do not re-allocate every call.
+    const size = s ? Math.max(bytes, Math.ceil(s.bytes * 1.25)) : bytes;
+    const slot: Slot = { at: this.mod.alloc(size), bytes: size, n, kind, source: null };
+    this.slots.set(name, slot);
+    return slot.at;
+  }
+
+  /**
+   * Copy `src` into slot `name`; with `stable` (the caller never modifies `src` afterwards) a slot that already
+   * holds this very array is not copied again (textures, UVs, triangles across steps).
+   */
+  upload(name: string, src: ArrayLike<number> & object, kind: SlotKind, stable: boolean): number {
+    const s0 = this.slots.get(name);
+    if (stable && s0 && s0.source === src && s0.n === src.length) return s0.at;
+    const at = this.alloc(name, src.length, kind);
+    const s = this.slots.get(name)!;
+    (this.view(s) as Float32Array).set(src);
+    s.source = stable ? src : null;
+    return at;
+  }
+
+  ptr(name: string): number {
+    return this.slot(name).at;
+  }
+
+  /** View of a T slot. */
+  f(name: string): Num {
+    return this.view(this.slot(name)) as Num;
+  }
+
+  /** View of an i32 slot. */
+  i(name: string): Int32Array {
+    return this.view(this.slot(name)) as Int32Array;
+  }
+
+  /** View of an f32 slot. */
+  f32(name: string): Float32Array {
+    return this.view(this.slot(name)) as Float32Array;
+  }
+
+  /** The covered pixels of the last forward pass. */
+  coverage(): Coverage {
+    return { count: this.slot('pixels').n, pixels: this.i('pixels'), bary: this.f('bary') };
+  }
+
+  /** Dense outputs of the last forward pass: antialiased sRGB image [·3] and coverage [·1], depth, UVs, normals. */
+  get imageOut(): Num { return this.f('imageOut'); }
+  get alphaOut(): Num { return this.f('alphaOut'); }
+  get depth(): Num { return this.f('depth'); }
+  get uvDense(): Num { return this.f('uvDense'); }
+  get nrmDense(): Num { return this.f('nrmDense'); }
+
+  /** Free every slot. */
+  dispose(): void {
+    freeOnCollect.unregister(this);
+    releaseSlots({ mod: this.mod, slots: this.slots });
+  }
+
+  private slot(name: string): Slot {
+    const s = this.slots.get(name);
+    if (!s) throw new Error(`workspace: no slot '${name}'`);
+    return s;
+  }
+
+  private view(s: Slot): Num | Int32Array {
+    const b = this.mod.buffer;
+    if (s.kind === 'i32') return new Int32Array(b, s.at, s.n);
+    if (s.kind === 'f32') return new Float32Array(b, s.at, s.n);
+    if (s.kind === 'f64') return new Float64Array(b, s.at, s.n);
+    return new this.ctor(b, s.at, s.n);
   }
 }
+
+function releaseSlots(h: { mod: PixelModule; slots: Map<string, Slot> }): void {
+  for (const s of h.slots.values()) h.mod.release(s.at, s.bytes);
+  h.slots.clear();
+}
+const freeOnCollect = new FinalizationRegistry(releaseSlots);
 
 const pools = new Map<Ctor, Workspace[]>();
 
@@ -261,76 +235,125 @@ export function acquireWorkspace(ctor: Ctor): Workspace {
   return pool?.pop() ?? new Workspace(ctor);
 }
 
-/** Give a workspace back to the pool (at most a few are kept). */
+/** Give a workspace back to the pool (at most a few are kept; the others free their memory). */
 export function releaseWorkspace(ws: Workspace): void {
   let pool = pools.get(ws.ctor);
   if (!pool) pools.set(ws.ctor, (pool = []));
-  if (pool.length < 4 && !pool.includes(ws)) pool.push(ws);
+  if (pool.includes(ws)) return;
+  if (pool.length < 4) pool.push(ws);
+  else ws.dispose();
 }
 
 /** What the forward pass leaves for the backward pass. */
 export interface FusedForward {
-  cov: Coverage;
+  /** The covered pixels (fresh views of the workspace at each access). */
+  readonly cov: Coverage;
   ws: Workspace;
   crossings: Crossings | null;
 }
 
 const sub = (a: Num, n: number): Num => (a.length === n ? a : a.subarray(0, n));
 
+const COMPACT3 = ['pos', 'nrm', 'alb', 'lin', 'slopeDec', 'shaded', 'enc', 'slopeEnc', 'gPos', 'gNrm'];
+
+/** Copy the scene's vertex data, raster and albedo into the workspace; returns the texture's level count. */
+function uploadScene(s: FusedScene, raster: Raster, ws: Workspace): void {
+  const stable = s.stable ?? false;
+  ws.upload('ids', raster.triangleId, 'i32', false);
+  ws.upload('rbary', raster.bary, 'f32', false);
+  ws.upload('clip', s.clip.data, 'T', false);
+  ws.upload('tris', s.clip.triangles, 'i32', true);
+  ws.upload('cam', s.cam, 'T', false);
+  ws.upload('normals', s.normals, 'T', false);
+  ws.upload('decode', DECODE.f, 'f64', true);
+  ws.upload('encode', ENCODE.f, 'f64', true);
+  const a = s.albedo;
+  if (a.kind === 'colors') {
+    ws.upload('attr', a.colors, 'T', stable);
+    return;
+  }
+  ws.upload('attr', a.uvs, 'T', stable);
+  ws.upload('attrTris', a.uvTriangles, 'i32', true);
+  a.pyramid.forEach((L, l) => ws.upload(`tex${l}`, L.data, 'T', stable));
+  ws.alloc('texTable', 3 * a.pyramid.length, 'i32');
+  const table = ws.i('texTable');
+  a.pyramid.forEach((L, l) => table.set([ws.ptr(`tex${l}`), L.h, L.w], 3 * l));
+}
+
+/** The light's parameters as the kernels read them (slot 'light', f64): position, colour, ambient, k_s, shininess. */
+function uploadLight(L: FusedLight & { kind: 'phong' }, ws: Workspace): number {
+  const at = ws.alloc('light', 11, 'f64');
+  const v = new Float64Array(pixelModule().buffer, at, 11);
+  v.set(L.position, 0); v.set(L.color, 3); v.set(L.ambient, 6); v[9] = L.specular[0]; v[10] = L.shininess;
+  return at;
+}
+
+const pow = (k: PixelKernelSet, ws: Workspace, from: string, table: PowTable, tableSlot: string, out: string, slope: string, n: number): void =>
+  k.pow(ws.ptr(from), ws.ptr(tableSlot), table.n, table.p, table.lo, table.clampTop ? 1 : 0, ws.ptr(out), ws.ptr(slope), n);
+
 /**
- * Forward kernel. Fills ws.imageOut (sRGB over the background, antialiased), ws.alphaOut, ws.depth (camera Z,
- * 0 where empty), ws.uvDense, ws.nrmDense (interpolated, not renormalised), all dense over [B,H,W].
+ * Forward kernel. Fills the workspace's imageOut (sRGB over the background, antialiased), alphaOut, depth (camera
+ * Z, 0 where empty), uvDense, nrmDense (interpolated, not renormalised), all dense over [B,H,W].
  */
 export function fusedForward(s: FusedScene, raster: Raster, ws: Workspace): FusedForward {
   const { batch: B, height: H, width: W } = raster;
   const P = H * W, D = B * P;
-  const cov = coverage(raster, s.clip, ws.ctor);
-  const N = cov.count, px = cov.pixels;
-  ws.ensure(N, D);
-  const batched = s.clip.batched, tris = s.clip.triangles;
-  const pos = sub(ws.pos, 3 * N), nrm = sub(ws.nrm, 3 * N), alb = sub(ws.alb, 3 * N), lin = sub(ws.lin, 3 * N);
-  const slopeDec = sub(ws.slopeDec, 3 * N), enc = sub(ws.enc, 3 * N), slopeEnc = sub(ws.slopeEnc, 3 * N);
-  interpolatePair(cov, raster, s.cam, s.normals, batched, tris, pos, nrm);
-  const depth = sub(ws.depth, D), uvDense = sub(ws.uvDense, 2 * D), nrmDense = sub(ws.nrmDense, 3 * D), mask = sub(ws.mask, D);
+  const N = countCovered(raster.triangleId);
+  // Every allocation first (views go stale when the memory grows), then the kernels.
+  ws.alloc('pixels', N, 'i32');
+  ws.alloc('bary', 3 * N);
+  for (const name of COMPACT3) ws.alloc(name, 3 * N);
+  ws.alloc('uv', 2 * N);
+  ws.alloc('gUv', 2 * N);
+  ws.alloc('levels', N, 'f32');
+  for (const [name, c] of [['image', 3], ['mask', 1], ['depth', 1], ['uvDense', 2], ['nrmDense', 3], ['imageOut', 3], ['alphaOut', 1]] as const) ws.alloc(name, c * D);
+  uploadScene(s, raster, ws);
+  const L = s.light;
+  if (L.kind === 'phong') uploadLight(L, ws);
+  const k = ws.kernels, p = (name: string) => ws.ptr(name);
+  const V = s.clip.vertexCount, batched = s.clip.batched;
+  const count = k.coverage(p('ids'), p('rbary'), p('clip'), p('tris'), B, H, W, V, batched ? 1 : 0, p('pixels'), p('bary'));
+  if (count !== N) throw new Error(`fused: ${count} covered pixels, counted ${N}`);
+  k.interpolate(p('pixels'), p('bary'), p('ids'), N, P, batched ? V : 0, 3, p('tris'), p('cam'), p('pos'), p('normals'), p('nrm'));
+  const px = ws.i('pixels');
+  const depth = ws.f('depth'), uvDense = ws.f('uvDense'), nrmDense = ws.f('nrmDense'), mask = ws.f('mask');
   depth.fill(0); uvDense.fill(0); nrmDense.fill(0); mask.fill(0);
-  scatterGeometry(px, N, pos, nrm, depth, mask, nrmDense);
+  scatterGeometry(px, N, ws.f('pos'), ws.f('nrm'), depth, mask, nrmDense);
   const a = s.albedo;
-  ws.levels = null;
+  ws.mipLevels = false;
   if (a.kind === 'texture') {
-    const uv = sub(ws.uv, 2 * N);
-    interpolateCompact(cov, raster, a.uvs, false, 2, a.uvTriangles, uv);
-    scatter(px, N, 2, uv, uvDense);
+    k.interpolate(p('pixels'), p('bary'), p('ids'), N, P, 0, 2, p('attrTris'), p('attr'), p('uv'), 0, 0);
+    scatter(px, N, 2, ws.f('uv'), uvDense);
     if (a.mip) {
-      const levels = new Float32Array(N);
-      if (typeof a.mipLevel === 'number') levels.fill(a.mipLevel);
+      const lv = ws.f32('levels');
+      if (typeof a.mipLevel === 'number') lv.fill(a.mipLevel);
       else {
         const dense = a.mipLevel ?? autoMipLevel(uvDense, B, H, W, a.pyramid[0].h, a.pyramid[0].w);
-        for (let i = 0; i < N; i++) levels[i] = dense[px[i]];
+        for (let i = 0; i < N; i++) lv[i] = dense[px[i]];
       }
-      ws.levels = levels;
+      ws.mipLevels = true;
     }
-    textureKernel(a.pyramid, 3, uv, ws.levels, alb);
+    k.texture(p('texTable'), a.pyramid.length, p('uv'), ws.mipLevels ? p('levels') : 0, p('alb'), N);
   } else {
-    interpolateCompact(cov, raster, a.colors, false, 3, tris, alb);
+    k.interpolate(p('pixels'), p('bary'), p('ids'), N, P, 0, 3, p('tris'), p('attr'), p('alb'), 0, 0);
   }
-  powKernel(alb, DECODE, lin, slopeDec);
-  const L = s.light;
-  let shaded = lin;
+  pow(k, ws, 'alb', DECODE, 'decode', 'lin', 'slopeDec', 3 * N);
+  let shaded = 'lin';
   if (L.kind === 'phong') {
-    shaded = sub(ws.shaded, 3 * N);
-    phongKernel(lin, nrm, pos, L.position, L.color, L.ambient, L.specular[0], L.shininess, shaded);
+    shaded = 'shaded';
+    k.phong(p('lin'), p('nrm'), p('pos'), p('light'), p('shaded'), N);
   } else if (L.kind === 'sh') {
-    shaded = sub(ws.shaded, 3 * N);
-    shKernel(lin, nrm, L.coeffs, shaded);
+    shaded = 'shaded';
+    shKernel(ws.f('lin'), ws.f('nrm'), L.coeffs, ws.f('shaded'), N);
   }
-  powKernel(shaded, ENCODE, enc, slopeEnc);
+  pow(k, ws, shaded, ENCODE, 'encode', 'enc', 'slopeEnc', 3 * N);
   // Composite over the background: covered pixels take the shaded colour, the others the background.
-  const image = sub(ws.image, 3 * D), bg = s.background;
+  const image = ws.f('image'), bg = s.background;
   if (bg && (s.bgBatched || B === 1)) image.set(sub(bg, 3 * D));
   else if (bg) for (let b = 0; b < B; b++) image.set(sub(bg, 3 * P), 3 * b * P);
   else image.fill(0);
-  scatter(px, N, 3, enc, image);
-  const imageOut = sub(ws.imageOut, 3 * D), alphaOut = sub(ws.alphaOut, D);
+  scatter(px, N, 3, ws.f('enc'), image);
+  const imageOut = ws.f('imageOut'), alphaOut = ws.f('alphaOut');
   imageOut.set(image);
   alphaOut.set(mask);
   let crossings: Crossings | null = null;
@@ -339,7 +362,7 @@ export function fusedForward(s: FusedScene, raster: Raster, ws: Workspace): Fuse
     applyCrossings(image, 3, crossings, imageOut);
     applyCrossings(mask, 1, crossings, alphaOut);
   }
-  return { cov, ws, crossings };
+  return { get cov() { return ws.coverage(); }, ws, crossings };
 }
 
 // Small single-loop helpers: V8 optimises these far better than the same loops inlined in one large function.
@@ -401,40 +424,66 @@ export interface FusedGrads {
 export function fusedBackward(s: FusedScene, raster: Raster, fw: FusedForward, dy: Num, g: FusedGrads): void {
   const { batch: B, height: H, width: W } = raster;
   const P = H * W, D = B * P;
-  const { cov, ws, crossings } = fw;
-  const N = cov.count, px = cov.pixels, C = ws.ctor;
-  // Antialiasing: gradient of the composited image (reuse the dense imageOut buffer) and silhouette clip terms.
-  const gImage = sub(ws.imageOut, 3 * D);
-  gImage.set(sub(dy, 3 * D));
-  if (crossings) crossingsBackward(sub(ws.image, 3 * D), 3, raster, s.clip, crossings, dy, gImage, g.clip);
-  if (g.background) backgroundGrad(gImage, ws.mask, D, P, s.bgBatched || B === 1, g.background);
-  // Covered pixels: through the encode, the shading, the decode, the texture and the interpolation.
-  const gEnc = sub(ws.enc, 3 * N); // the forward's encoded values are no longer needed
-  gather(px, N, 3, gImage, gEnc);
-  multiply(gEnc, ws.slopeEnc, gEnc, 3 * N);
-  const lin = sub(ws.lin, 3 * N), nrm = sub(ws.nrm, 3 * N), pos = sub(ws.pos, 3 * N);
-  const L = s.light;
-  let gLin = gEnc;
-  const gNrmPix = ws.gNrm.subarray(0, 3 * N), gPosPix = ws.gPos.subarray(0, 3 * N);
-  gNrmPix.fill(0); gPosPix.fill(0);
-  if (L.kind === 'phong') {
-    gLin = sub(ws.shaded, 3 * N);
-    gLin.fill(0);
-    phongBackwardKernel(lin, nrm, pos, L.position, L.color, L.ambient, L.specular[0], L.shininess, gEnc, gLin, gNrmPix, gPosPix, g.position!, g.color!, g.ambient!, g.specular!);
-  } else if (L.kind === 'sh') {
-    gLin = sub(ws.shaded, 3 * N);
-    gLin.fill(0);
-    shBackwardKernel(lin, nrm, L.coeffs, gEnc, gLin, gNrmPix, g.coeffs!);
-  }
-  const gAlb = sub(ws.lin, 3 * N);
-  multiply(gLin, ws.slopeDec, gAlb, 3 * N);
+  const { ws, crossings } = fw;
+  const k = ws.kernels, p = (name: string) => ws.ptr(name);
+  const N = ws.coverage().count;
   const a = s.albedo;
+  // Allocations first: the gradient slots, which start as copies of g (the kernels accumulate into them).
+  ws.upload('gClip', g.clip, 'T', false);
+  ws.upload('gCam', g.cam, 'T', false);
+  ws.upload('gNormals', g.normals, 'T', false);
+  ws.upload('gAttr', g.attr, 'T', false);
   if (a.kind === 'texture') {
-    const gUv = ws.gUv.subarray(0, 2 * N);
-    gUv.fill(0);
-    textureBackwardKernel(a.pyramid, 3, sub(ws.uv, 2 * N), ws.levels, gAlb, g.texture!, gUv);
-    interpolateImageBackward(cov, raster, s.clip, s.cam, gPosPix, g.cam, s.normals, gNrmPix, g.normals, a.uvs, 2, a.uvTriangles, gUv, g.attr, g.clip);
-  } else {
-    interpolateImageBackward(cov, raster, s.clip, s.cam, gPosPix, g.cam, s.normals, gNrmPix, g.normals, a.colors, 3, s.clip.triangles, gAlb, g.attr, g.clip);
+    ws.upload('gTex0', g.texture!, 'T', false);
+    for (let l = 1; l < a.pyramid.length; l++) ws.alloc(`gTex${l}`, a.pyramid[l].data.length);
+    ws.alloc('gTexTable', a.pyramid.length, 'i32');
   }
+  ws.alloc('sums', 10, 'f64');
+  const px = ws.i('pixels');
+  // Antialiasing: gradient of the composited image (reuse the dense imageOut buffer) and silhouette clip terms.
+  const gImage = ws.f('imageOut');
+  gImage.set(sub(dy, 3 * D));
+  const gClip = ws.f('gClip');
+  if (crossings) crossingsBackward(ws.f('image'), 3, raster, s.clip, crossings, dy, gImage, gClip);
+  if (g.background) backgroundGrad(gImage, ws.f('mask'), D, P, s.bgBatched || B === 1, g.background);
+  // Covered pixels: through the encode, the shading, the decode, the texture and the interpolation.
+  const gEnc = ws.f('enc'); // the forward's encoded values are no longer needed
+  gather(px, N, 3, gImage, gEnc);
+  multiply(gEnc, ws.f('slopeEnc'), gEnc, 3 * N);
+  const L = s.light;
+  let gLin = 'enc';
+  ws.f('gNrm').fill(0); ws.f('gPos').fill(0);
+  if (L.kind === 'phong') {
+    gLin = 'shaded';
+    ws.f('shaded').fill(0);
+    k.phongBackward(p('lin'), p('nrm'), p('pos'), p('light'), p('enc'), p('shaded'), p('gNrm'), p('gPos'), p('sums'), N);
+    const sums = new Float64Array(pixelModule().buffer, p('sums'), 10);
+    for (let c = 0; c < 3; c++) {
+      g.position![c] += sums[c]; g.color![c] += sums[3 + c]; g.ambient![c] += sums[6 + c];
+    }
+    g.specular![0] += sums[9];
+  } else if (L.kind === 'sh') {
+    gLin = 'shaded';
+    const gl = ws.f('shaded');
+    gl.fill(0);
+    shBackwardKernel(ws.f('lin'), ws.f('nrm'), L.coeffs, gEnc, gl, ws.f('gNrm'), g.coeffs!, N);
+  }
+  multiply(ws.f(gLin), ws.f('slopeDec'), ws.f('lin'), 3 * N); // gAlb, in the forward's linear-albedo slot
+  const V = s.clip.vertexCount, cb = s.clip.batched ? 1 : 0;
+  if (a.kind === 'texture') {
+    ws.f('gUv').fill(0);
+    const table = ws.i('gTexTable');
+    for (let l = 0; l < a.pyramid.length; l++) {
+      table[l] = p(`gTex${l}`);
+      if (l > 0) ws.f(`gTex${l}`).fill(0);
+    }
+    k.textureBackward(p('texTable'), p('gTexTable'), a.pyramid.length, p('uv'), ws.mipLevels ? p('levels') : 0, p('lin'), p('gUv'), N);
+    k.imageBackward(p('pixels'), p('bary'), p('ids'), N, H, W, p('clip'), cb, V, p('tris'), p('cam'), p('gPos'), p('gCam'), p('normals'), p('gNrm'), p('gNormals'),
+      p('attr'), 2, p('attrTris'), p('gUv'), p('gAttr'), p('gClip'));
+    g.texture!.set(ws.f('gTex0'));
+  } else {
+    k.imageBackward(p('pixels'), p('bary'), p('ids'), N, H, W, p('clip'), cb, V, p('tris'), p('cam'), p('gPos'), p('gCam'), p('normals'), p('gNrm'), p('gNormals'),
+      p('attr'), 3, p('tris'), p('lin'), p('gAttr'), p('gClip'));
+  }
+  g.clip.set(ws.f('gClip')); g.cam.set(ws.f('gCam')); g.normals.set(ws.f('gNormals')); g.attr.set(ws.f('gAttr'));
 }

@@ -17,7 +17,7 @@ import type { ClipData } from './interpolate.js';
 import type { Level } from './texture.js';
 import {
   acquireWorkspace, releaseWorkspace, fusedForward, fusedBackward, interpolateCompactBackward,
-  type FusedScene, type FusedLight, type FusedAlbedo, type FusedGrads, type Coverage,
+  type FusedScene, type FusedLight, type FusedAlbedo, type FusedGrads,
 } from './fused.js';
 
 /** What render() needs of a mesh: tensors where gradients are wanted, typed arrays for topology. */
@@ -185,7 +185,7 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
     inputs.push(...lightIn);
     if (bgT) inputs.push(bgT);
     let scene!: FusedScene;
-    let cov!: Coverage;
+    let fwd!: ReturnType<typeof fusedForward>;
     let crossings: ReturnType<typeof fusedForward>['crossings'] = null;
     let ws!: ReturnType<typeof acquireWorkspace>;
     const image = customOp((...args: tf.Tensor[]) => {
@@ -200,13 +200,13 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
       scene = {
         clip: clipInfo, cam: geo.cam, normals: geo.normals, albedo, light: L,
         background: bgT ? f32(ts[ts.length - 1]) : null, bgBatched: !!bgT && bgT.rank === 4,
-        adjacency: aa ? edgeAdjacency(mesh.triangles) : null,
+        adjacency: aa ? edgeAdjacency(mesh.triangles) : null, stable: true,
       };
       ws = acquireWorkspace(Float32Array);
       phase('readInputs');
       const fw = fusedForward(scene, raster, ws);
       phase('forward');
-      cov = fw.cov;
+      fwd = fw;
       crossings = fw.crossings;
       const recording = tapeRecording();
       release = recording ? null : () => releaseWorkspace(ws);
@@ -258,7 +258,7 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
       customOp(() => ({
         value: tensorOf(value, px(outC)),
         gradFunc: (dy: tf.Tensor) => {
-          const d = f32(dy), N = cov.count, dyc = new Float32Array(N * C);
+          const cov = fwd.cov, d = f32(dy), N = cov.count, dyc = new Float32Array(N * C);
           for (let i = 0; i < N; i++) for (let k = 0; k < outC; k++) dyc[i * C + channel + k] = d[cov.pixels[i] * outC + k];
           const gA = new Float32Array(attr.length), gC = new Float32Array(geo.clip.length);
           interpolateCompactBackward(cov, raster, [{ attr, batched: attrBatched, C, tris, dy: dyc, grad: gA }], clipInfo, gC);

@@ -1,7 +1,7 @@
 /**
  * The fused render path (src/render/fused.ts): float64 finite-difference checks of its hand-written backward
- * w.r.t. every input (the kernels are generic over Float32Array / Float64Array, so the exact code `render()` runs
- * is checked in double precision), equality of `render()` with the composed small ops (`renderComposed`),
+ * w.r.t. every input (a Float64Array workspace runs the f64 build of the same WebAssembly kernels `render()`
+ * runs in f32, so its code is checked in double precision), equality of `render()` with the composed small ops (`renderComposed`),
  * forward and gradients, and the typed-array camera maps and SH kernel.
  */
 import { test } from 'node:test';

@@ -1,0 +1,315 @@
+// AssemblyScript source of the fused renderer's per-pixel kernels (compiled by `npm run build:wasm` into
+// ../pixel-binary.ts; loaded by ../pixel.ts). Each kernel mirrors the TypeScript kernel named in its comment, over
+// arrays in this module's memory (byte offsets); element types are T = f32 or f64 (exported twice), and all
+// arithmetic is in f64, as in the TypeScript kernels, so both paths agree to the last rounding of the stores.
+// Vertex indices and pixel lists are i32 (triangles are u32 < 2³¹); the raster's barycentrics are always f32.
+
+@inline function shift<T>(): usize { return sizeof<T>() == 8 ? 3 : 2; }
+@inline function rd<T>(p: usize, i: i32): f64 { return <f64>load<T>(p + (<usize>i << shift<T>())); }
+@inline function wr<T>(p: usize, i: i32, v: f64): void { store<T>(p + (<usize>i << shift<T>()), <T>v); }
+@inline function ad<T>(p: usize, i: i32, v: f64): void { const a = p + (<usize>i << shift<T>()); store<T>(a, <T>(<f64>load<T>(a) + v)); }
+@inline function ri(p: usize, i: i32): i32 { return load<i32>(p + (<usize>i << 2)); }
+@inline function wi(p: usize, i: i32, v: i32): void { store<i32>(p + (<usize>i << 2), v); }
+@inline function rf(p: usize, i: i32): f64 { return <f64>load<f32>(p + (<usize>i << 2)); }
+
+/** fused.ts `coverage`: the covered pixels of B views and their clip-space barycentrics; returns their count. */
+function coverage<T>(ids: usize, rb: usize, clip: usize, tr: usize, B: i32, H: i32, W: i32, V: i32, clipBatched: i32, pixels: usize, bary: usize): i32 {
+  const P = H * W;
+  let i = 0;
+  for (let b = 0; b < B; b++) {
+    const cb = clipBatched ? b * V * 4 : 0;
+    for (let y = 0; y < H; y++) {
+      const sy = <f64>(2 * y + 1) / <f64>H - 1;
+      for (let x = 0; x < W; x++) {
+        const q = b * P + y * W + x, t = ri(ids, q);
+        if (t < 0) continue;
+        wi(pixels, i, q);
+        let b0 = rf(rb, 2 * q), b1 = rf(rb, 2 * q + 1), b2 = 1 - b0 - b1;
+        const sx = <f64>(2 * x + 1) / <f64>W - 1;
+        const o0 = cb + 4 * ri(tr, 3 * t), o1 = cb + 4 * ri(tr, 3 * t + 1), o2 = cb + 4 * ri(tr, 3 * t + 2);
+        const p0x = rd<T>(clip, o0) - sx * rd<T>(clip, o0 + 3), p0y = rd<T>(clip, o0 + 1) - sy * rd<T>(clip, o0 + 3);
+        const p1x = rd<T>(clip, o1) - sx * rd<T>(clip, o1 + 3), p1y = rd<T>(clip, o1 + 1) - sy * rd<T>(clip, o1 + 3);
+        const p2x = rd<T>(clip, o2) - sx * rd<T>(clip, o2 + 3), p2y = rd<T>(clip, o2 + 1) - sy * rd<T>(clip, o2 + 3);
+        const c0 = p1x * p2y - p1y * p2x, c1 = p2x * p0y - p2y * p0x, c2 = p0x * p1y - p0y * p1x;
+        const d = c0 + c1 + c2;
+        if (d != 0 && isFinite(d)) {
+          b0 = c0 / d; b1 = c1 / d; b2 = c2 / d;
+        }
+        wr<T>(bary, 3 * i, b0); wr<T>(bary, 3 * i + 1, b1); wr<T>(bary, 3 * i + 2, b2);
+        i++;
+      }
+    }
+  }
+  return i;
+}
+
+/**
+ * fused.ts `interpolateCompact` (and `interpolatePair` when b ≠ 0, C = 3): out[i,·] = Σₖ bₖ·attr[tris[t,k],·];
+ * V > 0: attr is batched [B,V,C] (view = pixel / P).
+ */
+function interpolate<T>(pixels: usize, bary: usize, ids: usize, N: i32, P: i32, V: i32, C: i32, tris: usize, a: usize, outA: usize, b: usize, outB: usize): void {
+  for (let i = 0; i < N; i++) {
+    const q = ri(pixels, i), t = ri(ids, q);
+    const ab = V > 0 ? (q / P) * V * C : 0;
+    const w0 = rd<T>(bary, 3 * i), w1 = rd<T>(bary, 3 * i + 1), w2 = rd<T>(bary, 3 * i + 2);
+    const a0 = ab + ri(tris, 3 * t) * C, a1 = ab + ri(tris, 3 * t + 1) * C, a2 = ab + ri(tris, 3 * t + 2) * C, o = i * C;
+    for (let k = 0; k < C; k++) wr<T>(outA, o + k, w0 * rd<T>(a, a0 + k) + w1 * rd<T>(a, a1 + k) + w2 * rd<T>(a, a2 + k));
+    if (b == 0) continue;
+    for (let k = 0; k < C; k++) wr<T>(outB, o + k, w0 * rd<T>(b, a0 + k) + w1 * rd<T>(b, a1 + k) + w2 * rd<T>(b, a2 + k));
+  }
+}
+
+// Texture levels are given as a table of i32 triples (data offset, h, w); the level of sample i is levels[i]
+// (f32), or level 0 when levels = 0. texture.ts `textureKernel` / `textureBackwardKernel` (C = 3).
+
+@inline function clampI(v: f64, hi: i32): i32 { return v < 0 ? 0 : v > <f64>(hi - 1) ? hi - 1 : <i32>v; }
+
+/** out[i·3 + k] += weight·bilinear(level L, uv[i])_k. */
+@inline function sampleAt<T>(table: usize, L: i32, uv: usize, i: i32, weight: f64, out: usize): void {
+  const data = <usize>ri(table, 3 * L), h = ri(table, 3 * L + 1), w = ri(table, 3 * L + 2);
+  const cx = rd<T>(uv, 2 * i) * <f64>w - 0.5, cy = (1 - rd<T>(uv, 2 * i + 1)) * <f64>h - 0.5;
+  const x0f = Math.floor(cx), y0f = Math.floor(cy);
+  const fx = cx - x0f, fy = cy - y0f;
+  const x0 = clampI(x0f, w), x1 = clampI(x0f + 1, w), y0 = clampI(y0f, h), y1 = clampI(y0f + 1, h);
+  const i00 = (y0 * w + x0) * 3, i01 = (y0 * w + x1) * 3, i10 = (y1 * w + x0) * 3, i11 = (y1 * w + x1) * 3;
+  const w00 = (1 - fx) * (1 - fy) * weight, w01 = fx * (1 - fy) * weight, w10 = (1 - fx) * fy * weight, w11 = fx * fy * weight;
+  const o = i * 3;
+  for (let k = 0; k < 3; k++) {
+    ad<T>(out, o + k, w00 * rd<T>(data, i00 + k) + w01 * rd<T>(data, i01 + k) + w10 * rd<T>(data, i10 + k) + w11 * rd<T>(data, i11 + k));
+  }
+}
+
+/** Backward of {@link sampleAt}: adds into the level's gradient (grads table: offset per level) and gUv. */
+@inline function sampleBackwardAt<T>(table: usize, grads: usize, L: i32, uv: usize, i: i32, weight: f64, dy: usize, gUv: usize): void {
+  const data = <usize>ri(table, 3 * L), h = ri(table, 3 * L + 1), w = ri(table, 3 * L + 2), gTex = <usize>ri(grads, L);
+  const cx = rd<T>(uv, 2 * i) * <f64>w - 0.5, cy = (1 - rd<T>(uv, 2 * i + 1)) * <f64>h - 0.5;
+  const x0f = Math.floor(cx), y0f = Math.floor(cy);
+  const fx = cx - x0f, fy = cy - y0f;
+  const x0 = clampI(x0f, w), x1 = clampI(x0f + 1, w), y0 = clampI(y0f, h), y1 = clampI(y0f + 1, h);
+  const i00 = (y0 * w + x0) * 3, i01 = (y0 * w + x1) * 3, i10 = (y1 * w + x0) * 3, i11 = (y1 * w + x1) * 3;
+  const w00 = (1 - fx) * (1 - fy) * weight, w01 = fx * (1 - fy) * weight, w10 = (1 - fx) * fy * weight, w11 = fx * fy * weight;
+  const o = i * 3;
+  let gfx: f64 = 0, gfy: f64 = 0;
+  for (let k = 0; k < 3; k++) {
+    const g = rd<T>(dy, o + k);
+    if (g == 0) continue;
+    ad<T>(gTex, i00 + k, w00 * g); ad<T>(gTex, i01 + k, w01 * g); ad<T>(gTex, i10 + k, w10 * g); ad<T>(gTex, i11 + k, w11 * g);
+    const t00 = rd<T>(data, i00 + k), t01 = rd<T>(data, i01 + k), t10 = rd<T>(data, i10 + k), t11 = rd<T>(data, i11 + k);
+    gfx += g * weight * ((1 - fy) * (t01 - t00) + fy * (t11 - t10));
+    gfy += g * weight * ((1 - fx) * (t10 - t00) + fx * (t11 - t01));
+  }
+  ad<T>(gUv, 2 * i, gfx * <f64>w);
+  ad<T>(gUv, 2 * i + 1, -gfy * <f64>h);
+}
+
+function texture<T>(table: usize, nLevels: i32, uv: usize, levels: usize, out: usize, N: i32): void {
+  memory.fill(out, 0, <usize>(3 * N) << shift<T>());
+  for (let i = 0; i < N; i++) {
+    if (levels == 0) { sampleAt<T>(table, 0, uv, i, 1, out); continue; }
+    const lv = rf(levels, i), l = lv < 0 ? 0 : lv > <f64>(nLevels - 1) ? <f64>(nLevels - 1) : lv;
+    const l0 = <i32>Math.floor(l), f = l - <f64>l0;
+    sampleAt<T>(table, l0, uv, i, 1 - f, out);
+    sampleAt<T>(table, min(l0 + 1, nLevels - 1), uv, i, f, out);
+  }
+}
+
+function textureBackward<T>(table: usize, grads: usize, nLevels: i32, uv: usize, levels: usize, dy: usize, gUv: usize, N: i32): void {
+  for (let i = 0; i < N; i++) {
+    if (levels == 0) { sampleBackwardAt<T>(table, grads, 0, uv, i, 1, dy, gUv); continue; }
+    const lv = rf(levels, i), l = lv < 0 ? 0 : lv > <f64>(nLevels - 1) ? <f64>(nLevels - 1) : lv;
+    const l0 = <i32>Math.floor(l), f = l - <f64>l0;
+    sampleBackwardAt<T>(table, grads, l0, uv, i, 1 - f, dy, gUv);
+    sampleBackwardAt<T>(table, grads, min(l0 + 1, nLevels - 1), uv, i, f, dy, gUv);
+  }
+  // texture.ts `foldPyramidGrad`: the transpose of the 2×2 box pyramid, coarse to fine.
+  for (let l = nLevels - 1; l > 0; l--) {
+    const nh = ri(table, 3 * l + 1), nw = ri(table, 3 * l + 2), h = ri(table, 3 * l - 2), w = ri(table, 3 * l - 1);
+    const src = <usize>ri(grads, l), dst = <usize>ri(grads, l - 1);
+    for (let r = 0; r < nh; r++) {
+      const ra = 2 * r, rb = min(2 * r + 1, h - 1);
+      for (let c = 0; c < nw; c++) {
+        const ca = 2 * c, cb = min(2 * c + 1, w - 1);
+        for (let k = 0; k < 3; k++) {
+          const g = 0.25 * rd<T>(src, (r * nw + c) * 3 + k);
+          ad<T>(dst, (ra * w + ca) * 3 + k, g); ad<T>(dst, (ra * w + cb) * 3 + k, g);
+          ad<T>(dst, (rb * w + ca) * 3 + k, g); ad<T>(dst, (rb * w + cb) * 3 + k, g);
+        }
+      }
+    }
+  }
+}
+
+/** shade.ts `powKernel`: x^p through the table f (f64, m + 1 knots on a square-root grid); slope = d out / d x. */
+function pow<T>(d: usize, f: usize, m: i32, p: f64, lo: f64, clampTop: i32, out: usize, slope: usize, n: i32): void {
+  const fm = <f64>m;
+  for (let i = 0; i < n; i++) {
+    const x = rd<T>(d, i);
+    let v = x < lo ? lo : x;
+    if (v >= 1) {
+      if (clampTop) { wr<T>(out, i, 1); wr<T>(slope, i, 0); } else { wr<T>(out, i, Math.pow(v, p)); wr<T>(slope, i, p * Math.pow(v, p - 1)); }
+      continue;
+    }
+    const r = Math.sqrt(v), s = r * fm, k = <i32>s, w = s - <f64>k;
+    const y0 = load<f64>(f + (<usize>k << 3)), y1 = load<f64>(f + (<usize>(k + 1) << 3));
+    wr<T>(out, i, y0 + w * (y1 - y0));
+    wr<T>(slope, i, x < lo || v <= 0 ? 0 : ((y1 - y0) * fm) / (2 * r));
+  }
+}
+
+@inline function powPos(s: f64, k: f64, kInt: bool): f64 {
+  if (!kInt) return Math.pow(s, k);
+  let sp: f64 = 1, bb = s;
+  for (let e = <i32>k; e > 0; e >>= 1, bb *= bb) if (e & 1) sp *= bb;
+  return sp;
+}
+@inline function inv(x: f64): f64 { return x > 0 ? 1 / Math.sqrt(x) : 0; }
+
+// Light parameters: [lx, ly, lz, c0, c1, c2, a0, a1, a2, ks, shininess] (f64) at `light`.
+
+/** shade.ts `phongKernel`. */
+function phong<T>(alb: usize, nrm: usize, pos: usize, light: usize, out: usize, N: i32): void {
+  const l0 = load<f64>(light), l1 = load<f64>(light, 8), l2 = load<f64>(light, 16), c0 = load<f64>(light, 24), c1 = load<f64>(light, 32), c2 = load<f64>(light, 40);
+  const a0 = load<f64>(light, 48), a1 = load<f64>(light, 56), a2 = load<f64>(light, 64), ks = load<f64>(light, 72), k = load<f64>(light, 80);
+  const kInt = k >= 0 && k <= 256 && Math.floor(k) == k;
+  for (let i = 0; i < N; i++) {
+    const o = 3 * i;
+    const px = rd<T>(pos, o), py = rd<T>(pos, o + 1), pz = rd<T>(pos, o + 2);
+    const Nx = rd<T>(nrm, o), Ny = rd<T>(nrm, o + 1), Nz = rd<T>(nrm, o + 2), rn = inv(Nx * Nx + Ny * Ny + Nz * Nz);
+    const nx = Nx * rn, ny = Ny * rn, nz = Nz * rn;
+    const Lx = l0 - px, Ly = l1 - py, Lz = l2 - pz, rl = inv(Lx * Lx + Ly * Ly + Lz * Lz);
+    const lx = Lx * rl, ly = Ly * rl, lz = Lz * rl;
+    const rv = inv(px * px + py * py + pz * pz);
+    const Hx = lx - px * rv, Hy = ly - py * rv, Hz = lz - pz * rv, rh = inv(Hx * Hx + Hy * Hy + Hz * Hz);
+    const d = nx * lx + ny * ly + nz * lz, s = (nx * Hx + ny * Hy + nz * Hz) * rh;
+    const dp = d > 0 ? d : 0, sp = s > 0 ? powPos(s, k, kInt) : 0, ssp = ks * sp;
+    wr<T>(out, o, rd<T>(alb, o) * (a0 + c0 * dp) + c0 * ssp);
+    wr<T>(out, o + 1, rd<T>(alb, o + 1) * (a1 + c1 * dp) + c1 * ssp);
+    wr<T>(out, o + 2, rd<T>(alb, o + 2) * (a2 + c2 * dp) + c2 * ssp);
+  }
+}
+
+/**
+ * shade.ts `phongBackwardKernel`: accumulates gAlb, gNrm, gPos [N,3]; the light parameters' gradients are
+ * written (not added) to sums (f64): [lx, ly, lz, c0, c1, c2, a0, a1, a2, ks].
+ */
+function phongBackward<T>(alb: usize, nrm: usize, pos: usize, light: usize, dy: usize, gAlb: usize, gNrm: usize, gPos: usize, sums: usize, N: i32): void {
+  const l0 = load<f64>(light), l1 = load<f64>(light, 8), l2 = load<f64>(light, 16), c0 = load<f64>(light, 24), c1 = load<f64>(light, 32), c2 = load<f64>(light, 40);
+  const a0 = load<f64>(light, 48), a1 = load<f64>(light, 56), a2 = load<f64>(light, 64), ks = load<f64>(light, 72), k = load<f64>(light, 80);
+  const kInt = k >= 0 && k <= 256 && Math.floor(k) == k;
+  let sLx: f64 = 0, sLy: f64 = 0, sLz: f64 = 0, sC0: f64 = 0, sC1: f64 = 0, sC2: f64 = 0, sA0: f64 = 0, sA1: f64 = 0, sA2: f64 = 0, sKs: f64 = 0;
+  for (let i = 0; i < N; i++) {
+    const o = 3 * i;
+    const g0 = rd<T>(dy, o), g1 = rd<T>(dy, o + 1), g2 = rd<T>(dy, o + 2);
+    if (g0 == 0 && g1 == 0 && g2 == 0) continue;
+    const px = rd<T>(pos, o), py = rd<T>(pos, o + 1), pz = rd<T>(pos, o + 2);
+    const Nx = rd<T>(nrm, o), Ny = rd<T>(nrm, o + 1), Nz = rd<T>(nrm, o + 2), rn = inv(Nx * Nx + Ny * Ny + Nz * Nz);
+    const nx = Nx * rn, ny = Ny * rn, nz = Nz * rn;
+    const Lx = l0 - px, Ly = l1 - py, Lz = l2 - pz, rl = inv(Lx * Lx + Ly * Ly + Lz * Lz);
+    const lx = Lx * rl, ly = Ly * rl, lz = Lz * rl;
+    const rv = inv(px * px + py * py + pz * pz);
+    const vx = -px * rv, vy = -py * rv, vz = -pz * rv;
+    const Hx = lx + vx, Hy = ly + vy, Hz = lz + vz, rh = inv(Hx * Hx + Hy * Hy + Hz * Hz);
+    const hx = Hx * rh, hy = Hy * rh, hz = Hz * rh;
+    const d = nx * lx + ny * ly + nz * lz, s = nx * hx + ny * hy + nz * hz;
+    const dp = d > 0 ? d : 0;
+    const sp = s > 0 ? powPos(s, k, kInt) : 0;
+    const al0 = rd<T>(alb, o), al1 = rd<T>(alb, o + 1), al2 = rd<T>(alb, o + 2);
+    ad<T>(gAlb, o, g0 * (a0 + c0 * dp)); ad<T>(gAlb, o + 1, g1 * (a1 + c1 * dp)); ad<T>(gAlb, o + 2, g2 * (a2 + c2 * dp));
+    sA0 += g0 * al0; sA1 += g1 * al1; sA2 += g2 * al2;
+    sC0 += g0 * (al0 * dp + ks * sp); sC1 += g1 * (al1 * dp + ks * sp); sC2 += g2 * (al2 * dp + ks * sp);
+    const gc = g0 * c0 + g1 * c1 + g2 * c2;
+    sKs += gc * sp;
+    const gdp = g0 * al0 * c0 + g1 * al1 * c1 + g2 * al2 * c2, gsp = ks * gc;
+    const gd = d > 0 ? gdp : 0;
+    const gs = s > 0 ? (gsp * k * sp) / s : 0;
+    if (gd == 0 && gs == 0) continue;
+    // u = U/|U| ⇒ ∂L/∂U = (g − u(u·g))/|U|.
+    let gx = gs * nx, gy = gs * ny, gz = gs * nz, t = hx * gx + hy * gy + hz * gz;
+    const gHx = (gx - hx * t) * rh, gHy = (gy - hy * t) * rh, gHz = (gz - hz * t) * rh;
+    gx = gd * nx + gHx; gy = gd * ny + gHy; gz = gd * nz + gHz; t = lx * gx + ly * gy + lz * gz;
+    const gLx = (gx - lx * t) * rl, gLy = (gy - ly * t) * rl, gLz = (gz - lz * t) * rl;
+    t = vx * gHx + vy * gHy + vz * gHz;
+    const gVx = (gHx - vx * t) * rv, gVy = (gHy - vy * t) * rv, gVz = (gHz - vz * t) * rv;
+    gx = gd * lx + gs * hx; gy = gd * ly + gs * hy; gz = gd * lz + gs * hz; t = nx * gx + ny * gy + nz * gz;
+    ad<T>(gNrm, o, (gx - nx * t) * rn); ad<T>(gNrm, o + 1, (gy - ny * t) * rn); ad<T>(gNrm, o + 2, (gz - nz * t) * rn);
+    sLx += gLx; sLy += gLy; sLz += gLz;
+    ad<T>(gPos, o, -(gLx + gVx)); ad<T>(gPos, o + 1, -(gLy + gVy)); ad<T>(gPos, o + 2, -(gLz + gVz));
+  }
+  store<f64>(sums, sLx); store<f64>(sums, sLy, 8); store<f64>(sums, sLz, 16); store<f64>(sums, sC0, 24); store<f64>(sums, sC1, 32);
+  store<f64>(sums, sC2, 40); store<f64>(sums, sA0, 48); store<f64>(sums, sA1, 56); store<f64>(sums, sA2, 64); store<f64>(sums, sKs, 72);
+}
+
+/**
+ * fused.ts `interpolateImageBackward`: camera positions and normals (C = 3, clip triangles, batched like the clip
+ * positions when clipBatched) plus one unbatched attribute (C = 2 or 3, its own triangles); gClip = 0: none.
+ * interpolate.ts `scatterBarycentricGradient` written out.
+ */
+function imageBackward<T>(
+  pixels: usize, bary: usize, ids: usize, N: i32, H: i32, W: i32, clip: usize, clipBatched: i32, V: i32, tr: usize,
+  cam: usize, gPosPix: usize, gCam: usize, nrm: usize, gNrmPix: usize, gNrm: usize,
+  attr: usize, C: i32, attrTris: usize, gAttrPix: usize, gAttr: usize, gClip: usize,
+): void {
+  const P = H * W;
+  for (let i = 0; i < N; i++) {
+    const q = ri(pixels, i), t = ri(ids, q), b = q / P;
+    const w0 = rd<T>(bary, 3 * i), w1 = rd<T>(bary, 3 * i + 1), w2 = rd<T>(bary, 3 * i + 2);
+    const v0 = ri(tr, 3 * t), v1 = ri(tr, 3 * t + 1), v2 = ri(tr, 3 * t + 2);
+    const vb = clipBatched ? b * V * 3 : 0;
+    const a0 = vb + 3 * v0, a1 = vb + 3 * v1, a2 = vb + 3 * v2, o = 3 * i;
+    let g0: f64 = 0, g1: f64 = 0, g2: f64 = 0;
+    for (let k = 0; k < 3; k++) {
+      const gp = rd<T>(gPosPix, o + k), gn = rd<T>(gNrmPix, o + k);
+      ad<T>(gCam, a0 + k, w0 * gp); ad<T>(gCam, a1 + k, w1 * gp); ad<T>(gCam, a2 + k, w2 * gp);
+      ad<T>(gNrm, a0 + k, w0 * gn); ad<T>(gNrm, a1 + k, w1 * gn); ad<T>(gNrm, a2 + k, w2 * gn);
+      g0 += gp * rd<T>(cam, a0 + k) + gn * rd<T>(nrm, a0 + k);
+      g1 += gp * rd<T>(cam, a1 + k) + gn * rd<T>(nrm, a1 + k);
+      g2 += gp * rd<T>(cam, a2 + k) + gn * rd<T>(nrm, a2 + k);
+    }
+    const u0 = C * ri(attrTris, 3 * t), u1 = C * ri(attrTris, 3 * t + 1), u2 = C * ri(attrTris, 3 * t + 2), oa = C * i;
+    for (let k = 0; k < C; k++) {
+      const g = rd<T>(gAttrPix, oa + k);
+      ad<T>(gAttr, u0 + k, w0 * g); ad<T>(gAttr, u1 + k, w1 * g); ad<T>(gAttr, u2 + k, w2 * g);
+      g0 += g * rd<T>(attr, u0 + k); g1 += g * rd<T>(attr, u1 + k); g2 += g * rd<T>(attr, u2 + k);
+    }
+    if (gClip == 0 || (g0 == 0 && g1 == 0 && g2 == 0)) continue;
+    const p = q - b * P, x = p % W, y = p / W;
+    const sx = <f64>(2 * x + 1) / <f64>W - 1, sy = <f64>(2 * y + 1) / <f64>H - 1;
+    const cb = clipBatched ? b * V * 4 : 0;
+    const o0 = cb + 4 * v0, o1 = cb + 4 * v1, o2 = cb + 4 * v2;
+    const p0x = rd<T>(clip, o0) - sx * rd<T>(clip, o0 + 3), p0y = rd<T>(clip, o0 + 1) - sy * rd<T>(clip, o0 + 3);
+    const p1x = rd<T>(clip, o1) - sx * rd<T>(clip, o1 + 3), p1y = rd<T>(clip, o1 + 1) - sy * rd<T>(clip, o1 + 3);
+    const p2x = rd<T>(clip, o2) - sx * rd<T>(clip, o2 + 3), p2y = rd<T>(clip, o2 + 1) - sy * rd<T>(clip, o2 + 3);
+    const d = p1x * p2y - p1y * p2x + (p2x * p0y - p2y * p0x) + (p0x * p1y - p0y * p1x);
+    if (d == 0 || !isFinite(d)) continue;
+    const gm = g0 * w0 + g1 * w1 + g2 * w2;
+    const k0 = (g0 - gm) / d, k1 = (g1 - gm) / d, k2 = (g2 - gm) / d;
+    const q0x = k1 * -p2y + k2 * p1y, q0y = k1 * p2x - k2 * p1x;
+    const q1x = k0 * p2y - k2 * p0y, q1y = -k0 * p2x + k2 * p0x;
+    const q2x = -k0 * p1y + k1 * p0y, q2y = k0 * p1x - k1 * p0x;
+    ad<T>(gClip, o0, q0x); ad<T>(gClip, o0 + 1, q0y); ad<T>(gClip, o0 + 3, -(sx * q0x + sy * q0y));
+    ad<T>(gClip, o1, q1x); ad<T>(gClip, o1 + 1, q1y); ad<T>(gClip, o1 + 3, -(sx * q1x + sy * q1y));
+    ad<T>(gClip, o2, q2x); ad<T>(gClip, o2 + 1, q2y); ad<T>(gClip, o2 + 3, -(sx * q2x + sy * q2y));
+  }
+}
+
+// Exports: each kernel for f32 and f64 arrays.
+export function coverage32(ids: usize, rb: usize, clip: usize, tr: usize, B: i32, H: i32, W: i32, V: i32, cbat: i32, pixels: usize, bary: usize): i32 { return coverage<f32>(ids, rb, clip, tr, B, H, W, V, cbat, pixels, bary); }
+export function coverage64(ids: usize, rb: usize, clip: usize, tr: usize, B: i32, H: i32, W: i32, V: i32, cbat: i32, pixels: usize, bary: usize): i32 { return coverage<f64>(ids, rb, clip, tr, B, H, W, V, cbat, pixels, bary); }
+export function interpolate32(px: usize, bary: usize, ids: usize, N: i32, P: i32, V: i32, C: i32, tris: usize, a: usize, outA: usize, b: usize, outB: usize): void { interpolate<f32>(px, bary, ids, N, P, V, C, tris, a, outA, b, outB); }
+export function interpolate64(px: usize, bary: usize, ids: usize, N: i32, P: i32, V: i32, C: i32, tris: usize, a: usize, outA: usize, b: usize, outB: usize): void { interpolate<f64>(px, bary, ids, N, P, V, C, tris, a, outA, b, outB); }
+export function texture32(table: usize, n: i32, uv: usize, levels: usize, out: usize, N: i32): void { texture<f32>(table, n, uv, levels, out, N); }
+export function texture64(table: usize, n: i32, uv: usize, levels: usize, out: usize, N: i32): void { texture<f64>(table, n, uv, levels, out, N); }
+export function textureBackward32(table: usize, grads: usize, n: i32, uv: usize, levels: usize, dy: usize, gUv: usize, N: i32): void { textureBackward<f32>(table, grads, n, uv, levels, dy, gUv, N); }
+export function textureBackward64(table: usize, grads: usize, n: i32, uv: usize, levels: usize, dy: usize, gUv: usize, N: i32): void { textureBackward<f64>(table, grads, n, uv, levels, dy, gUv, N); }
+export function pow32(d: usize, f: usize, m: i32, p: f64, lo: f64, clampTop: i32, out: usize, slope: usize, n: i32): void { pow<f32>(d, f, m, p, lo, clampTop, out, slope, n); }
+export function pow64(d: usize, f: usize, m: i32, p: f64, lo: f64, clampTop: i32, out: usize, slope: usize, n: i32): void { pow<f64>(d, f, m, p, lo, clampTop, out, slope, n); }
+export function phong32(alb: usize, nrm: usize, pos: usize, light: usize, out: usize, N: i32): void { phong<f32>(alb, nrm, pos, light, out, N); }
+export function phong64(alb: usize, nrm: usize, pos: usize, light: usize, out: usize, N: i32): void { phong<f64>(alb, nrm, pos, light, out, N); }
+export function phongBackward32(alb: usize, nrm: usize, pos: usize, light: usize, dy: usize, gAlb: usize, gNrm: usize, gPos: usize, sums: usize, N: i32): void { phongBackward<f32>(alb, nrm, pos, light, dy, gAlb, gNrm, gPos, sums, N); }
+export function phongBackward64(alb: usize, nrm: usize, pos: usize, light: usize, dy: usize, gAlb: usize, gNrm: usize, gPos: usize, sums: usize, N: i32): void { phongBackward<f64>(alb, nrm, pos, light, dy, gAlb, gNrm, gPos, sums, N); }
+export function imageBackward32(px: usize, bary: usize, ids: usize, N: i32, H: i32, W: i32, clip: usize, cbat: i32, V: i32, tr: usize, cam: usize, gPosPix: usize, gCam: usize, nrm: usize, gNrmPix: usize, gNrm: usize, attr: usize, C: i32, attrTris: usize, gAttrPix: usize, gAttr: usize, gClip: usize): void {
+  imageBackward<f32>(px, bary, ids, N, H, W, clip, cbat, V, tr, cam, gPosPix, gCam, nrm, gNrmPix, gNrm, attr, C, attrTris, gAttrPix, gAttr, gClip);
+}
+export function imageBackward64(px: usize, bary: usize, ids: usize, N: i32, H: i32, W: i32, clip: usize, cbat: i32, V: i32, tr: usize, cam: usize, gPosPix: usize, gCam: usize, nrm: usize, gNrmPix: usize, gNrm: usize, attr: usize, C: i32, attrTris: usize, gAttrPix: usize, gAttr: usize, gClip: usize): void {
+  imageBackward<f64>(px, bary, ids, N, H, W, clip, cbat, V, tr, cam, gPosPix, gCam, nrm, gNrmPix, gNrm, attr, C, attrTris, gAttrPix, gAttr, gClip);
+}
