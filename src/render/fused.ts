@@ -406,8 +406,19 @@ function backgroundGrad(gImage: Num, mask: Num, D: number, P: number, perView: b
   }
 }
 
-/** Gradients of the fused image, same layouts as the scene's arrays; all accumulated (zero them first). */
+/** Gradients of the fused image w.r.t. the light and background, accumulated into these arrays (zero them first). */
 export interface FusedGrads {
+  /** Phong: position, color, ambient [3] and specular [1]; SH: coeffs [9,3] in `coeffs`. */
+  position: Num | null; color: Num | null; ambient: Num | null; specular: Num | null; coeffs: Num | null;
+  /** Same layout as the scene's background. */
+  background: Num | null;
+}
+
+/**
+ * Gradients of the fused image w.r.t. the per-vertex and albedo inputs, same layouts as the scene's arrays: views
+ * of the workspace, valid until it is used again or the kernels' memory grows (copy or consume them at once).
+ */
+export interface FusedVertexGrads {
   clip: Num;
   cam: Num;
   normals: Num;
@@ -415,30 +426,23 @@ export interface FusedGrads {
   attr: Num;
   /** Level-0 texture [Ht,Wt,3] (texture only). */
   texture: Num | null;
-  /** Phong: position, color, ambient [3] and specular [1]; SH: coeffs [9,3] in `coeffs`. */
-  position: Num | null; color: Num | null; ambient: Num | null; specular: Num | null; coeffs: Num | null;
-  background: Num | null;
 }
 
-/** Backward of {@link fusedForward} for the image output: dy [B,H,W,3] → grads (accumulated). */
-export function fusedBackward(s: FusedScene, raster: Raster, fw: FusedForward, dy: Num, g: FusedGrads): void {
+/** Backward of {@link fusedForward} for the image output: dy [B,H,W,3] → the vertex and albedo gradients. */
+export function fusedBackward(s: FusedScene, raster: Raster, fw: FusedForward, dy: Num, g: FusedGrads): FusedVertexGrads {
   const { batch: B, height: H, width: W } = raster;
   const P = H * W, D = B * P;
   const { ws, crossings } = fw;
   const k = ws.kernels, p = (name: string) => ws.ptr(name);
   const N = ws.coverage().count;
   const a = s.albedo;
-  // Allocations first: the gradient slots, which start as copies of g (the kernels accumulate into them).
-  ws.upload('gClip', g.clip, 'T', false);
-  ws.upload('gCam', g.cam, 'T', false);
-  ws.upload('gNormals', g.normals, 'T', false);
-  ws.upload('gAttr', g.attr, 'T', false);
-  if (a.kind === 'texture') {
-    ws.upload('gTex0', g.texture!, 'T', false);
-    for (let l = 1; l < a.pyramid.length; l++) ws.alloc(`gTex${l}`, a.pyramid[l].data.length);
-    ws.alloc('gTexTable', a.pyramid.length, 'i32');
-  }
+  // Allocations first: the gradient slots (the kernels accumulate into them).
+  const grads: [string, number][] = [['gClip', s.clip.data.length], ['gCam', s.cam.length], ['gNormals', s.normals.length], ['gAttr', (a.kind === 'texture' ? a.uvs : a.colors).length]];
+  if (a.kind === 'texture') a.pyramid.forEach((L, l) => grads.push([`gTex${l}`, L.data.length]));
+  for (const [name, n] of grads) ws.alloc(name, n);
+  if (a.kind === 'texture') ws.alloc('gTexTable', a.pyramid.length, 'i32');
   ws.alloc('sums', 10, 'f64');
+  for (const [name] of grads) ws.f(name).fill(0);
   const px = ws.i('pixels');
   // Antialiasing: gradient of the composited image (reuse the dense imageOut buffer) and silhouette clip terms.
   const gImage = ws.f('imageOut');
@@ -473,17 +477,13 @@ export function fusedBackward(s: FusedScene, raster: Raster, fw: FusedForward, d
   if (a.kind === 'texture') {
     ws.f('gUv').fill(0);
     const table = ws.i('gTexTable');
-    for (let l = 0; l < a.pyramid.length; l++) {
-      table[l] = p(`gTex${l}`);
-      if (l > 0) ws.f(`gTex${l}`).fill(0);
-    }
+    for (let l = 0; l < a.pyramid.length; l++) table[l] = p(`gTex${l}`);
     k.textureBackward(p('texTable'), p('gTexTable'), a.pyramid.length, p('uv'), ws.mipLevels ? p('levels') : 0, p('lin'), p('gUv'), N);
     k.imageBackward(p('pixels'), p('bary'), p('ids'), N, H, W, p('clip'), cb, V, p('tris'), p('cam'), p('gPos'), p('gCam'), p('normals'), p('gNrm'), p('gNormals'),
       p('attr'), 2, p('attrTris'), p('gUv'), p('gAttr'), p('gClip'));
-    g.texture!.set(ws.f('gTex0'));
   } else {
     k.imageBackward(p('pixels'), p('bary'), p('ids'), N, H, W, p('clip'), cb, V, p('tris'), p('cam'), p('gPos'), p('gCam'), p('normals'), p('gNrm'), p('gNormals'),
       p('attr'), 3, p('tris'), p('lin'), p('gAttr'), p('gClip'));
   }
-  g.clip.set(ws.f('gClip')); g.cam.set(ws.f('gCam')); g.normals.set(ws.f('gNormals')); g.attr.set(ws.f('gAttr'));
+  return { clip: ws.f('gClip'), cam: ws.f('gCam'), normals: ws.f('gNormals'), attr: ws.f('gAttr'), texture: a.kind === 'texture' ? ws.f('gTex0') : null };
 }

@@ -213,22 +213,18 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
       return {
         value: tensorOf(ws.imageOut.subarray(0, 3 * D), px(3)),
         gradFunc: (dy: tf.Tensor) => {
-          const g: FusedGrads = {
-            clip: gradBuffer('clip', geo.clip.length), cam: gradBuffer('cam', geo.cam.length), normals: gradBuffer('normals', geo.normals.length),
-            attr: gradBuffer('attr', ts[G].size), texture: texture ? gradBuffer('texture', texture.size) : null,
-            position: null, color: null, ambient: null, specular: null, coeffs: null,
-            background: bgT ? gradBuffer('background', bgT.size) : null,
-          };
+          const g: FusedGrads = { position: null, color: null, ambient: null, specular: null, coeffs: null, background: bgT ? gradBuffer('background', bgT.size) : null };
           if (L.kind === 'phong') { g.position = new Float32Array(3); g.color = new Float32Array(3); g.ambient = new Float32Array(3); g.specular = new Float32Array(1); }
           if (L.kind === 'sh') g.coeffs = new Float32Array(27);
           phase(null);
-          fusedBackward(scene, raster, fw, f32(dy), g);
-          releaseWorkspace(ws);
+          const gv = fusedBackward(scene, raster, fw, f32(dy), g);
           phase('backward');
-          const grads = geo.backward(g.clip, g.cam, g.normals);
+          // gv views the workspace: consumed before it goes back to the pool.
+          const grads = geo.backward(gv.clip, gv.cam, gv.normals);
           phase('verticesBackward');
-          grads.push(tensorOf(g.attr, ts[G].shape));
-          if (texture) grads.push(tensorOf(g.texture!, ts[G + 1].shape));
+          grads.push(tensorOf(gv.attr, ts[G].shape));
+          if (texture) grads.push(tensorOf(gv.texture!, ts[G + 1].shape));
+          releaseWorkspace(ws);
           if (L.kind === 'phong') grads.push(tensorOf(g.position!, ts[li].shape), tensorOf(g.color!, ts[li + 1].shape), tensorOf(g.ambient!, ts[li + 2].shape), tensorOf(g.specular!, ts[li + 3].shape));
           if (L.kind === 'sh') grads.push(tensorOf(g.coeffs!, ts[li].shape));
           if (bgT) grads.push(tensorOf(g.background!, bgT.shape));

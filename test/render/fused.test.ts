@@ -78,12 +78,13 @@ for (const [kind, albedoKind] of [['phong', 'texture'], ['phong', 'mip'], ['sh',
     const fw = fusedForward(s, raster, ws);
     assert.ok(fw.cov.count > 100 && fw.crossings!.count > 10, `${fw.cov.count} covered pixels, ${fw.crossings!.count} crossings`);
     const g: FusedGrads = {
-      clip: new Float64Array(x.clip.length), cam: new Float64Array(x.cam.length), normals: new Float64Array(x.normals.length),
-      attr: new Float64Array(attrN), texture: new Float64Array(x.tex.length),
       position: new Float64Array(3), color: new Float64Array(3), ambient: new Float64Array(3), specular: new Float64Array(1), coeffs: new Float64Array(27),
       background: new Float64Array(x.bg.length),
     };
-    fusedBackward(s, raster, fw, w, g);
+    const gv = fusedBackward(s, raster, fw, w, g);
+    const copy = (a: ArrayLike<number> | null) => Float64Array.from(a ?? []);
+    const gVertex = { clip: copy(gv.clip), cam: copy(gv.cam), normals: copy(gv.normals), attr: copy(gv.attr), texture: copy(gv.texture) };
+    assert.equal(gVertex.attr.length, attrN);
     const lightGrad = kind === 'sh' ? g.coeffs! : new Float64Array([...g.position!, ...g.color!, ...g.ambient!, ...g.specular!]);
     // The gamma curves are piecewise-linear tables (shade.ts): a central difference that straddles a knot differs
     // from the segment's exact slope by up to the slope jump between neighbouring segments (~1e-4 relative), hence
@@ -91,15 +92,15 @@ for (const [kind, albedoKind] of [['phong', 'texture'], ['phong', 'mip'], ['sh',
     const key = (k: keyof Inputs, grad: ArrayLike<number>, opts: Parameters<typeof checkGradient>[3] = {}) =>
       checkGradient((v) => loss({ ...x, [k]: v }), x[k].slice(), grad, { label: `${kind}/${albedoKind} d/d${k}`, rtol: 3e-4, atol: 1e-6, ...opts });
     key('bg', g.background!);
-    key('attr', g.attr);
+    key('attr', gVertex.attr);
     // A mip texel feeds many pixels, so more of its differences straddle a gamma knot: rtol 1e-3 there.
-    if (albedoKind !== 'colors') key('tex', g.texture!, albedoKind === 'mip' ? { rtol: 1e-3 } : {});
+    if (albedoKind !== 'colors') key('tex', gVertex.texture, albedoKind === 'mip' ? { rtol: 1e-3 } : {});
     if (kind !== 'none') {
-      key('cam', g.cam, { allowZero: kind === 'sh' });
-      key('normals', g.normals);
+      key('cam', gVertex.cam, { allowZero: kind === 'sh' });
+      key('normals', gVertex.normals);
       key('light', lightGrad);
     }
-    key('clip', g.clip, { h: 1e-7, atol: 1e-5 });
+    key('clip', gVertex.clip, { h: 1e-7, atol: 1e-5 });
   });
 }
 
