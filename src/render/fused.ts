@@ -323,7 +323,7 @@ export function fusedForward(s: FusedScene, raster: Raster, ws: Workspace): Fuse
   ws.mipLevels = false;
   if (a.kind === 'texture') {
     k.interpolate(p('pixels'), p('bary'), p('ids'), N, P, 0, 2, p('attrTris'), p('attr'), p('uv'), 0, 0);
-    scatter(px, N, 2, ws.f('uv'), uvDense);
+    k.scatter(p('pixels'), N, 2, p('uv'), p('uvDense'));
     if (a.mip) {
       const lv = ws.f32('levels');
       if (typeof a.mipLevel === 'number') lv.fill(a.mipLevel);
@@ -337,22 +337,19 @@ export function fusedForward(s: FusedScene, raster: Raster, ws: Workspace): Fuse
   } else {
     k.interpolate(p('pixels'), p('bary'), p('ids'), N, P, 0, 3, p('tris'), p('attr'), p('alb'), 0, 0);
   }
-  pow(k, ws, 'alb', DECODE, 'decode', 'lin', 'slopeDec', 3 * N);
-  let shaded = 'lin';
-  if (L.kind === 'phong') {
-    shaded = 'shaded';
-    k.phong(p('lin'), p('nrm'), p('pos'), p('light'), p('shaded'), N);
-  } else if (L.kind === 'sh') {
-    shaded = 'shaded';
+  if (L.kind === 'sh') {
+    pow(k, ws, 'alb', DECODE, 'decode', 'lin', 'slopeDec', 3 * N);
     shKernel(ws.f('lin'), ws.f('nrm'), L.coeffs, ws.f('shaded'), N);
+    pow(k, ws, 'shaded', ENCODE, 'encode', 'enc', 'slopeEnc', 3 * N);
+  } else {
+    k.shade(p('alb'), p('nrm'), p('pos'), L.kind === 'phong' ? p('light') : 0, p('decode'), p('encode'), DECODE.n, p('lin'), p('slopeDec'), p('enc'), p('slopeEnc'), N);
   }
-  pow(k, ws, shaded, ENCODE, 'encode', 'enc', 'slopeEnc', 3 * N);
   // Composite over the background: covered pixels take the shaded colour, the others the background.
   const image = ws.f('image'), bg = s.background;
   if (bg && (s.bgBatched || B === 1)) image.set(sub(bg, 3 * D));
   else if (bg) for (let b = 0; b < B; b++) image.set(sub(bg, 3 * P), 3 * b * P);
   else image.fill(0);
-  scatter(px, N, 3, ws.f('enc'), image);
+  k.scatter(p('pixels'), N, 3, p('enc'), p('image'));
   const imageOut = ws.f('imageOut'), alphaOut = ws.f('alphaOut');
   imageOut.set(image);
   alphaOut.set(mask);
@@ -366,14 +363,6 @@ export function fusedForward(s: FusedScene, raster: Raster, ws: Workspace): Fuse
 }
 
 // Small single-loop helpers: V8 optimises these far better than the same loops inlined in one large function.
-
-/** dense[px[i]·C + k] = compact[i·C + k]. */
-function scatter(px: Int32Array, N: number, C: number, compact: Num, dense: Num): void {
-  for (let i = 0; i < N; i++) {
-    const o = C * px[i], s = C * i;
-    for (let k = 0; k < C; k++) dense[o + k] = compact[s + k];
-  }
-}
 
 /** compact[i·C + k] = dense[px[i]·C + k]. */
 function gather(px: Int32Array, N: number, C: number, dense: Num, compact: Num): void {
@@ -450,29 +439,28 @@ export function fusedBackward(s: FusedScene, raster: Raster, fw: FusedForward, d
   const gClip = ws.f('gClip');
   if (crossings) crossingsBackward(ws.f('image'), 3, raster, s.clip, crossings, dy, gImage, gClip);
   if (g.background) backgroundGrad(gImage, ws.f('mask'), D, P, s.bgBatched || B === 1, g.background);
-  // Covered pixels: through the encode, the shading, the decode, the texture and the interpolation.
-  const gEnc = ws.f('enc'); // the forward's encoded values are no longer needed
-  gather(px, N, 3, gImage, gEnc);
-  multiply(gEnc, ws.f('slopeEnc'), gEnc, 3 * N);
+  // Covered pixels: through the encode, the shading and the decode into gAlb (the forward's linear-albedo slot,
+  // which the Phong backward reads first: SH computes it in a separate buffer).
   const L = s.light;
-  let gLin = 'enc';
   ws.f('gNrm').fill(0); ws.f('gPos').fill(0);
-  if (L.kind === 'phong') {
-    gLin = 'shaded';
-    ws.f('shaded').fill(0);
-    k.phongBackward(p('lin'), p('nrm'), p('pos'), p('light'), p('enc'), p('shaded'), p('gNrm'), p('gPos'), p('sums'), N);
-    const sums = new Float64Array(pixelModule().buffer, p('sums'), 10);
-    for (let c = 0; c < 3; c++) {
-      g.position![c] += sums[c]; g.color![c] += sums[3 + c]; g.ambient![c] += sums[6 + c];
+  if (L.kind === 'sh') {
+    const gEnc = ws.f('enc'); // the forward's encoded values are no longer needed
+    gather(px, N, 3, gImage, gEnc);
+    multiply(gEnc, ws.f('slopeEnc'), gEnc, 3 * N);
+    const gLin = ws.f('shaded');
+    gLin.fill(0);
+    shBackwardKernel(ws.f('lin'), ws.f('nrm'), L.coeffs, gEnc, gLin, ws.f('gNrm'), g.coeffs!, N);
+    multiply(gLin, ws.f('slopeDec'), ws.f('lin'), 3 * N);
+  } else {
+    k.shadeBackward(p('pixels'), p('imageOut'), p('lin'), p('nrm'), p('pos'), L.kind === 'phong' ? p('light') : 0, p('slopeEnc'), p('slopeDec'), p('lin'), p('gNrm'), p('gPos'), p('sums'), N);
+    if (L.kind === 'phong') {
+      const sums = new Float64Array(pixelModule().buffer, p('sums'), 10);
+      for (let c = 0; c < 3; c++) {
+        g.position![c] += sums[c]; g.color![c] += sums[3 + c]; g.ambient![c] += sums[6 + c];
+      }
+      g.specular![0] += sums[9];
     }
-    g.specular![0] += sums[9];
-  } else if (L.kind === 'sh') {
-    gLin = 'shaded';
-    const gl = ws.f('shaded');
-    gl.fill(0);
-    shBackwardKernel(ws.f('lin'), ws.f('nrm'), L.coeffs, gEnc, gl, ws.f('gNrm'), g.coeffs!, N);
   }
-  multiply(ws.f(gLin), ws.f('slopeDec'), ws.f('lin'), 3 * N); // gAlb, in the forward's linear-albedo slot
   const V = s.clip.vertexCount, cb = s.clip.batched ? 1 : 0;
   if (a.kind === 'texture') {
     ws.f('gUv').fill(0);

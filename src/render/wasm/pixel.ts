@@ -17,15 +17,17 @@ export interface PixelKernelSet {
   texture(table: Ptr, levels: number, uv: Ptr, levelOf: Ptr, out: Ptr, N: number): void;
   textureBackward(table: Ptr, grads: Ptr, levels: number, uv: Ptr, levelOf: Ptr, dy: Ptr, gUv: Ptr, N: number): void;
   pow(d: Ptr, table: Ptr, m: number, p: number, lo: number, clampTop: number, out: Ptr, slope: Ptr, n: number): void;
-  phong(alb: Ptr, nrm: Ptr, pos: Ptr, light: Ptr, out: Ptr, N: number): void;
-  phongBackward(alb: Ptr, nrm: Ptr, pos: Ptr, light: Ptr, dy: Ptr, gAlb: Ptr, gNrm: Ptr, gPos: Ptr, sums: Ptr, N: number): void;
+  /** Decode → Phong (light ≠ 0) or unlit → encode. */
+  shade(alb: Ptr, nrm: Ptr, pos: Ptr, light: Ptr, decode: Ptr, encode: Ptr, m: number, lin: Ptr, slopeDec: Ptr, out: Ptr, slopeEnc: Ptr, N: number): void;
+  shadeBackward(pixels: Ptr, gImage: Ptr, lin: Ptr, nrm: Ptr, pos: Ptr, light: Ptr, slopeEnc: Ptr, slopeDec: Ptr, gAlb: Ptr, gNrm: Ptr, gPos: Ptr, sums: Ptr, N: number): void;
+  scatter(pixels: Ptr, N: number, C: number, compact: Ptr, dense: Ptr): void;
   imageBackward(
     pixels: Ptr, bary: Ptr, ids: Ptr, N: number, H: number, W: number, clip: Ptr, clipBatched: number, V: number, tris: Ptr,
     cam: Ptr, gPosPix: Ptr, gCam: Ptr, nrm: Ptr, gNrmPix: Ptr, gNrm: Ptr, attr: Ptr, C: number, attrTris: Ptr, gAttrPix: Ptr, gAttr: Ptr, gClip: Ptr,
   ): void;
 }
 
-const NAMES = ['coverage', 'interpolate', 'texture', 'textureBackward', 'pow', 'phong', 'phongBackward', 'imageBackward'] as const;
+const NAMES = ['coverage', 'interpolate', 'texture', 'textureBackward', 'pow', 'shade', 'shadeBackward', 'scatter', 'imageBackward'] as const;
 const ALIGN = 16;
 const PAGE = 65536;
 

@@ -139,20 +139,26 @@ function textureBackward<T>(table: usize, grads: usize, nLevels: i32, uv: usize,
   }
 }
 
-/** shade.ts `powKernel`: x^p through the table f (f64, m + 1 knots on a square-root grid); slope = d out / d x. */
+/** shade.ts `powKernel` for one value: x^p through the table f (f64, m + 1 knots on a square-root grid); the slope d/dx goes to `slopeOut`. */
+let slopeOut: f64 = 0;
+@inline function powAt(x: f64, f: usize, m: i32, p: f64, lo: f64, clampTop: i32): f64 {
+  let v = x < lo ? lo : x;
+  if (v >= 1) {
+    if (clampTop) { slopeOut = 0; return 1; }
+    slopeOut = p * Math.pow(v, p - 1);
+    return Math.pow(v, p);
+  }
+  const fm = <f64>m, r = Math.sqrt(v), s = r * fm, k = <i32>s, w = s - <f64>k;
+  const y0 = load<f64>(f + (<usize>k << 3)), y1 = load<f64>(f + (<usize>(k + 1) << 3));
+  slopeOut = x < lo || v <= 0 ? 0 : ((y1 - y0) * fm) / (2 * r);
+  return y0 + w * (y1 - y0);
+}
+
+/** shade.ts `powKernel`: out[i] = x^p, slope[i] = d out / d x. */
 function pow<T>(d: usize, f: usize, m: i32, p: f64, lo: f64, clampTop: i32, out: usize, slope: usize, n: i32): void {
-  const fm = <f64>m;
   for (let i = 0; i < n; i++) {
-    const x = rd<T>(d, i);
-    let v = x < lo ? lo : x;
-    if (v >= 1) {
-      if (clampTop) { wr<T>(out, i, 1); wr<T>(slope, i, 0); } else { wr<T>(out, i, Math.pow(v, p)); wr<T>(slope, i, p * Math.pow(v, p - 1)); }
-      continue;
-    }
-    const r = Math.sqrt(v), s = r * fm, k = <i32>s, w = s - <f64>k;
-    const y0 = load<f64>(f + (<usize>k << 3)), y1 = load<f64>(f + (<usize>(k + 1) << 3));
-    wr<T>(out, i, y0 + w * (y1 - y0));
-    wr<T>(slope, i, x < lo || v <= 0 ? 0 : ((y1 - y0) * fm) / (2 * r));
+    wr<T>(out, i, powAt(rd<T>(d, i), f, m, p, lo, clampTop));
+    wr<T>(slope, i, slopeOut);
   }
 }
 
@@ -164,43 +170,75 @@ function pow<T>(d: usize, f: usize, m: i32, p: f64, lo: f64, clampTop: i32, out:
 }
 @inline function inv(x: f64): f64 { return x > 0 ? 1 / Math.sqrt(x) : 0; }
 
-// Light parameters: [lx, ly, lz, c0, c1, c2, a0, a1, a2, ks, shininess] (f64) at `light`.
+// Light at `light` (f64): [lx, ly, lz, c0, c1, c2, a0, a1, a2, ks, shininess]; light = 0: unlit. The gamma tables
+// (f64) are DECODE's and ENCODE's of shade.ts, with their knot count m (4096) and exponents.
+const DEC_P: f64 = 2.2, ENC_P: f64 = 1 / 2.2, ENC_LO: f64 = 1e-4;
 
-/** shade.ts `phongKernel`. */
-function phong<T>(alb: usize, nrm: usize, pos: usize, light: usize, out: usize, N: i32): void {
-  const l0 = load<f64>(light), l1 = load<f64>(light, 8), l2 = load<f64>(light, 16), c0 = load<f64>(light, 24), c1 = load<f64>(light, 32), c2 = load<f64>(light, 40);
-  const a0 = load<f64>(light, 48), a1 = load<f64>(light, 56), a2 = load<f64>(light, 64), ks = load<f64>(light, 72), k = load<f64>(light, 80);
+/**
+ * The shading chain of the fused forward per pixel (shade.ts `powKernel` DECODE → `phongKernel` → `powKernel`
+ * ENCODE): alb → lin (+ slopeDec), Lambert + Blinn-Phong, → enc (+ slopeEnc), all [N,3].
+ */
+function shade<T>(alb: usize, nrm: usize, pos: usize, light: usize, dec: usize, enc: usize, m: i32, lin: usize, slopeDec: usize, out: usize, slopeEnc: usize, N: i32): void {
+  let l0: f64 = 0, l1: f64 = 0, l2: f64 = 0, c0: f64 = 0, c1: f64 = 0, c2: f64 = 0, a0: f64 = 0, a1: f64 = 0, a2: f64 = 0, ks: f64 = 0, k: f64 = 0;
+  if (light) {
+    l0 = load<f64>(light); l1 = load<f64>(light, 8); l2 = load<f64>(light, 16); c0 = load<f64>(light, 24); c1 = load<f64>(light, 32); c2 = load<f64>(light, 40);
+    a0 = load<f64>(light, 48); a1 = load<f64>(light, 56); a2 = load<f64>(light, 64); ks = load<f64>(light, 72); k = load<f64>(light, 80);
+  }
   const kInt = k >= 0 && k <= 256 && Math.floor(k) == k;
   for (let i = 0; i < N; i++) {
     const o = 3 * i;
-    const px = rd<T>(pos, o), py = rd<T>(pos, o + 1), pz = rd<T>(pos, o + 2);
-    const Nx = rd<T>(nrm, o), Ny = rd<T>(nrm, o + 1), Nz = rd<T>(nrm, o + 2), rn = inv(Nx * Nx + Ny * Ny + Nz * Nz);
-    const nx = Nx * rn, ny = Ny * rn, nz = Nz * rn;
-    const Lx = l0 - px, Ly = l1 - py, Lz = l2 - pz, rl = inv(Lx * Lx + Ly * Ly + Lz * Lz);
-    const lx = Lx * rl, ly = Ly * rl, lz = Lz * rl;
-    const rv = inv(px * px + py * py + pz * pz);
-    const Hx = lx - px * rv, Hy = ly - py * rv, Hz = lz - pz * rv, rh = inv(Hx * Hx + Hy * Hy + Hz * Hz);
-    const d = nx * lx + ny * ly + nz * lz, s = (nx * Hx + ny * Hy + nz * Hz) * rh;
-    const dp = d > 0 ? d : 0, sp = s > 0 ? powPos(s, k, kInt) : 0, ssp = ks * sp;
-    wr<T>(out, o, rd<T>(alb, o) * (a0 + c0 * dp) + c0 * ssp);
-    wr<T>(out, o + 1, rd<T>(alb, o + 1) * (a1 + c1 * dp) + c1 * ssp);
-    wr<T>(out, o + 2, rd<T>(alb, o + 2) * (a2 + c2 * dp) + c2 * ssp);
+    const al0 = powAt(rd<T>(alb, o), dec, m, DEC_P, 0, 1); wr<T>(slopeDec, o, slopeOut);
+    const al1 = powAt(rd<T>(alb, o + 1), dec, m, DEC_P, 0, 1); wr<T>(slopeDec, o + 1, slopeOut);
+    const al2 = powAt(rd<T>(alb, o + 2), dec, m, DEC_P, 0, 1); wr<T>(slopeDec, o + 2, slopeOut);
+    wr<T>(lin, o, al0); wr<T>(lin, o + 1, al1); wr<T>(lin, o + 2, al2);
+    let s0 = al0, s1 = al1, s2 = al2;
+    if (light) {
+      // Rounded through T like the stored linear albedo the backward reads.
+      const b0 = rd<T>(lin, o), b1 = rd<T>(lin, o + 1), b2 = rd<T>(lin, o + 2);
+      const px = rd<T>(pos, o), py = rd<T>(pos, o + 1), pz = rd<T>(pos, o + 2);
+      const Nx = rd<T>(nrm, o), Ny = rd<T>(nrm, o + 1), Nz = rd<T>(nrm, o + 2), rn = inv(Nx * Nx + Ny * Ny + Nz * Nz);
+      const nx = Nx * rn, ny = Ny * rn, nz = Nz * rn;
+      const Lx = l0 - px, Ly = l1 - py, Lz = l2 - pz, rl = inv(Lx * Lx + Ly * Ly + Lz * Lz);
+      const lx = Lx * rl, ly = Ly * rl, lz = Lz * rl;
+      const rv = inv(px * px + py * py + pz * pz);
+      const Hx = lx - px * rv, Hy = ly - py * rv, Hz = lz - pz * rv, rh = inv(Hx * Hx + Hy * Hy + Hz * Hz);
+      const d = nx * lx + ny * ly + nz * lz, s = (nx * Hx + ny * Hy + nz * Hz) * rh;
+      const dp = d > 0 ? d : 0, sp = s > 0 ? powPos(s, k, kInt) : 0, ssp = ks * sp;
+      s0 = <f64><T>(b0 * (a0 + c0 * dp) + c0 * ssp); s1 = <f64><T>(b1 * (a1 + c1 * dp) + c1 * ssp); s2 = <f64><T>(b2 * (a2 + c2 * dp) + c2 * ssp);
+    } else {
+      s0 = rd<T>(lin, o); s1 = rd<T>(lin, o + 1); s2 = rd<T>(lin, o + 2);
+    }
+    wr<T>(out, o, powAt(s0, enc, m, ENC_P, ENC_LO, 0)); wr<T>(slopeEnc, o, slopeOut);
+    wr<T>(out, o + 1, powAt(s1, enc, m, ENC_P, ENC_LO, 0)); wr<T>(slopeEnc, o + 1, slopeOut);
+    wr<T>(out, o + 2, powAt(s2, enc, m, ENC_P, ENC_LO, 0)); wr<T>(slopeEnc, o + 2, slopeOut);
   }
 }
 
 /**
- * shade.ts `phongBackwardKernel`: accumulates gAlb, gNrm, gPos [N,3]; the light parameters' gradients are
- * written (not added) to sums (f64): [lx, ly, lz, c0, c1, c2, a0, a1, a2, ks].
+ * Backward of {@link shade} from the dense image gradient gImage [B·H·W,3] at the covered pixels: gAlb [N,3]
+ * (written), gNrm, gPos [N,3] (accumulated; shade.ts `phongBackwardKernel`), and the light parameters' gradients
+ * written to sums (f64): [lx, ly, lz, c0, c1, c2, a0, a1, a2, ks].
  */
-function phongBackward<T>(alb: usize, nrm: usize, pos: usize, light: usize, dy: usize, gAlb: usize, gNrm: usize, gPos: usize, sums: usize, N: i32): void {
-  const l0 = load<f64>(light), l1 = load<f64>(light, 8), l2 = load<f64>(light, 16), c0 = load<f64>(light, 24), c1 = load<f64>(light, 32), c2 = load<f64>(light, 40);
-  const a0 = load<f64>(light, 48), a1 = load<f64>(light, 56), a2 = load<f64>(light, 64), ks = load<f64>(light, 72), k = load<f64>(light, 80);
+function shadeBackward<T>(pixels: usize, gImage: usize, alb: usize, nrm: usize, pos: usize, light: usize, slopeEnc: usize, slopeDec: usize, gAlb: usize, gNrm: usize, gPos: usize, sums: usize, N: i32): void {
+  let l0: f64 = 0, l1: f64 = 0, l2: f64 = 0, c0: f64 = 0, c1: f64 = 0, c2: f64 = 0, a0: f64 = 0, a1: f64 = 0, a2: f64 = 0, ks: f64 = 0, k: f64 = 0;
+  if (light) {
+    l0 = load<f64>(light); l1 = load<f64>(light, 8); l2 = load<f64>(light, 16); c0 = load<f64>(light, 24); c1 = load<f64>(light, 32); c2 = load<f64>(light, 40);
+    a0 = load<f64>(light, 48); a1 = load<f64>(light, 56); a2 = load<f64>(light, 64); ks = load<f64>(light, 72); k = load<f64>(light, 80);
+  }
   const kInt = k >= 0 && k <= 256 && Math.floor(k) == k;
   let sLx: f64 = 0, sLy: f64 = 0, sLz: f64 = 0, sC0: f64 = 0, sC1: f64 = 0, sC2: f64 = 0, sA0: f64 = 0, sA1: f64 = 0, sA2: f64 = 0, sKs: f64 = 0;
   for (let i = 0; i < N; i++) {
-    const o = 3 * i;
-    const g0 = rd<T>(dy, o), g1 = rd<T>(dy, o + 1), g2 = rd<T>(dy, o + 2);
-    if (g0 == 0 && g1 == 0 && g2 == 0) continue;
+    const o = 3 * i, q = 3 * ri(pixels, i);
+    // Through the encode (the products rounded through T, as the separate kernels stored them).
+    const g0 = <f64><T>(rd<T>(gImage, q) * rd<T>(slopeEnc, o)), g1 = <f64><T>(rd<T>(gImage, q + 1) * rd<T>(slopeEnc, o + 1)), g2 = <f64><T>(rd<T>(gImage, q + 2) * rd<T>(slopeEnc, o + 2));
+    if (!light) {
+      wr<T>(gAlb, o, g0 * rd<T>(slopeDec, o)); wr<T>(gAlb, o + 1, g1 * rd<T>(slopeDec, o + 1)); wr<T>(gAlb, o + 2, g2 * rd<T>(slopeDec, o + 2));
+      continue;
+    }
+    if (g0 == 0 && g1 == 0 && g2 == 0) {
+      wr<T>(gAlb, o, 0); wr<T>(gAlb, o + 1, 0); wr<T>(gAlb, o + 2, 0);
+      continue;
+    }
     const px = rd<T>(pos, o), py = rd<T>(pos, o + 1), pz = rd<T>(pos, o + 2);
     const Nx = rd<T>(nrm, o), Ny = rd<T>(nrm, o + 1), Nz = rd<T>(nrm, o + 2), rn = inv(Nx * Nx + Ny * Ny + Nz * Nz);
     const nx = Nx * rn, ny = Ny * rn, nz = Nz * rn;
@@ -214,7 +252,9 @@ function phongBackward<T>(alb: usize, nrm: usize, pos: usize, light: usize, dy: 
     const dp = d > 0 ? d : 0;
     const sp = s > 0 ? powPos(s, k, kInt) : 0;
     const al0 = rd<T>(alb, o), al1 = rd<T>(alb, o + 1), al2 = rd<T>(alb, o + 2);
-    ad<T>(gAlb, o, g0 * (a0 + c0 * dp)); ad<T>(gAlb, o + 1, g1 * (a1 + c1 * dp)); ad<T>(gAlb, o + 2, g2 * (a2 + c2 * dp));
+    wr<T>(gAlb, o, <f64><T>(g0 * (a0 + c0 * dp)) * rd<T>(slopeDec, o));
+    wr<T>(gAlb, o + 1, <f64><T>(g1 * (a1 + c1 * dp)) * rd<T>(slopeDec, o + 1));
+    wr<T>(gAlb, o + 2, <f64><T>(g2 * (a2 + c2 * dp)) * rd<T>(slopeDec, o + 2));
     sA0 += g0 * al0; sA1 += g1 * al1; sA2 += g2 * al2;
     sC0 += g0 * (al0 * dp + ks * sp); sC1 += g1 * (al1 * dp + ks * sp); sC2 += g2 * (al2 * dp + ks * sp);
     const gc = g0 * c0 + g1 * c1 + g2 * c2;
@@ -237,6 +277,14 @@ function phongBackward<T>(alb: usize, nrm: usize, pos: usize, light: usize, dy: 
   }
   store<f64>(sums, sLx); store<f64>(sums, sLy, 8); store<f64>(sums, sLz, 16); store<f64>(sums, sC0, 24); store<f64>(sums, sC1, 32);
   store<f64>(sums, sC2, 40); store<f64>(sums, sA0, 48); store<f64>(sums, sA1, 56); store<f64>(sums, sA2, 64); store<f64>(sums, sKs, 72);
+}
+
+/** dense[pixels[i]·C + k] = compact[i·C + k] (fused.ts scatter). */
+function scatter<T>(pixels: usize, N: i32, C: i32, compact: usize, dense: usize): void {
+  for (let i = 0; i < N; i++) {
+    const o = C * ri(pixels, i), s = C * i;
+    for (let k = 0; k < C; k++) store<T>(dense + (<usize>(o + k) << shift<T>()), load<T>(compact + (<usize>(s + k) << shift<T>())));
+  }
 }
 
 /**
@@ -303,10 +351,12 @@ export function textureBackward32(table: usize, grads: usize, n: i32, uv: usize,
 export function textureBackward64(table: usize, grads: usize, n: i32, uv: usize, levels: usize, dy: usize, gUv: usize, N: i32): void { textureBackward<f64>(table, grads, n, uv, levels, dy, gUv, N); }
 export function pow32(d: usize, f: usize, m: i32, p: f64, lo: f64, clampTop: i32, out: usize, slope: usize, n: i32): void { pow<f32>(d, f, m, p, lo, clampTop, out, slope, n); }
 export function pow64(d: usize, f: usize, m: i32, p: f64, lo: f64, clampTop: i32, out: usize, slope: usize, n: i32): void { pow<f64>(d, f, m, p, lo, clampTop, out, slope, n); }
-export function phong32(alb: usize, nrm: usize, pos: usize, light: usize, out: usize, N: i32): void { phong<f32>(alb, nrm, pos, light, out, N); }
-export function phong64(alb: usize, nrm: usize, pos: usize, light: usize, out: usize, N: i32): void { phong<f64>(alb, nrm, pos, light, out, N); }
-export function phongBackward32(alb: usize, nrm: usize, pos: usize, light: usize, dy: usize, gAlb: usize, gNrm: usize, gPos: usize, sums: usize, N: i32): void { phongBackward<f32>(alb, nrm, pos, light, dy, gAlb, gNrm, gPos, sums, N); }
-export function phongBackward64(alb: usize, nrm: usize, pos: usize, light: usize, dy: usize, gAlb: usize, gNrm: usize, gPos: usize, sums: usize, N: i32): void { phongBackward<f64>(alb, nrm, pos, light, dy, gAlb, gNrm, gPos, sums, N); }
+export function shade32(alb: usize, nrm: usize, pos: usize, light: usize, dec: usize, enc: usize, m: i32, lin: usize, slopeDec: usize, out: usize, slopeEnc: usize, N: i32): void { shade<f32>(alb, nrm, pos, light, dec, enc, m, lin, slopeDec, out, slopeEnc, N); }
+export function shade64(alb: usize, nrm: usize, pos: usize, light: usize, dec: usize, enc: usize, m: i32, lin: usize, slopeDec: usize, out: usize, slopeEnc: usize, N: i32): void { shade<f64>(alb, nrm, pos, light, dec, enc, m, lin, slopeDec, out, slopeEnc, N); }
+export function shadeBackward32(px: usize, gImage: usize, alb: usize, nrm: usize, pos: usize, light: usize, slopeEnc: usize, slopeDec: usize, gAlb: usize, gNrm: usize, gPos: usize, sums: usize, N: i32): void { shadeBackward<f32>(px, gImage, alb, nrm, pos, light, slopeEnc, slopeDec, gAlb, gNrm, gPos, sums, N); }
+export function shadeBackward64(px: usize, gImage: usize, alb: usize, nrm: usize, pos: usize, light: usize, slopeEnc: usize, slopeDec: usize, gAlb: usize, gNrm: usize, gPos: usize, sums: usize, N: i32): void { shadeBackward<f64>(px, gImage, alb, nrm, pos, light, slopeEnc, slopeDec, gAlb, gNrm, gPos, sums, N); }
+export function scatter32(px: usize, N: i32, C: i32, compact: usize, dense: usize): void { scatter<f32>(px, N, C, compact, dense); }
+export function scatter64(px: usize, N: i32, C: i32, compact: usize, dense: usize): void { scatter<f64>(px, N, C, compact, dense); }
 export function imageBackward32(px: usize, bary: usize, ids: usize, N: i32, H: i32, W: i32, clip: usize, cbat: i32, V: i32, tr: usize, cam: usize, gPosPix: usize, gCam: usize, nrm: usize, gNrmPix: usize, gNrm: usize, attr: usize, C: i32, attrTris: usize, gAttrPix: usize, gAttr: usize, gClip: usize): void {
   imageBackward<f32>(px, bary, ids, N, H, W, clip, cbat, V, tr, cam, gPosPix, gCam, nrm, gNrmPix, gNrm, attr, C, attrTris, gAttrPix, gAttr, gClip);
 }
