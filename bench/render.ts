@@ -21,10 +21,11 @@ function median(xs: number[]): number {
 }
 
 /**
- * Median wall-clock ms of `runs` calls after `warmup` calls, and the process CPU time (user + system, ms) per call
+ * Median wall-clock ms of `runs` calls after `warmup` calls (10 by default: V8's optimising tiers for the JS and
+ * the WebAssembly kernels, and the workspace pool, settle within them), and the process CPU time (user + system, ms) per call
  * over the same runs: on a loaded machine the CPU time is the better estimate of what one dedicated core takes.
  */
-function time(f: () => void, runs: number, warmup = 3): { wall: number; cpu: number } {
+function time(f: () => void, runs: number, warmup = 10): { wall: number; cpu: number } {
   for (let i = 0; i < warmup; i++) f();
   const ts: number[] = [];
   const c0 = process.cpuUsage();
