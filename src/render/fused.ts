@@ -254,6 +254,9 @@ export interface FusedForward {
 
 const sub = (a: Num, n: number): Num => (a.length === n ? a : a.subarray(0, n));
 
+/** Elements per vertex record (wasm/assembly/pixel.ts): camera position, normal, clip position, padding. */
+const REC = 16;
+
 const COMPACT3 = ['pos', 'nrm', 'alb', 'lin', 'slopeDec', 'shaded', 'enc', 'slopeEnc', 'gPos', 'gNrm'];
 
 /** Copy the scene's vertex data, raster and albedo into the workspace; returns the texture's level count. */
@@ -265,6 +268,7 @@ function uploadScene(s: FusedScene, raster: Raster, ws: Workspace): void {
   ws.upload('tris', s.clip.triangles, 'i32', true);
   ws.upload('cam', s.cam, 'T', false);
   ws.upload('normals', s.normals, 'T', false);
+  ws.alloc('records', REC * (s.cam.length / 3));
   ws.upload('decode', DECODE.f, 'f64', true);
   ws.upload('encode', ENCODE.f, 'f64', true);
   const a = s.albedo;
@@ -312,9 +316,11 @@ export function fusedForward(s: FusedScene, raster: Raster, ws: Workspace): Fuse
   if (L.kind === 'phong') uploadLight(L, ws);
   const k = ws.kernels, p = (name: string) => ws.ptr(name);
   const V = s.clip.vertexCount, batched = s.clip.batched;
-  const count = k.coverage(p('ids'), p('rbary'), p('clip'), p('tris'), B, H, W, V, batched ? 1 : 0, p('pixels'), p('bary'));
+  k.vertexRecords(p('cam'), p('normals'), p('clip'), s.cam.length / 3, p('records'));
+  const count = k.coverage(p('ids'), p('rbary'), p('records'), p('tris'), B, H, W, V, batched ? 1 : 0, p('pixels'), p('bary'));
   if (count !== N) throw new Error(`fused: ${count} covered pixels, counted ${N}`);
-  k.interpolate(p('pixels'), p('bary'), p('ids'), N, P, batched ? V : 0, 3, p('tris'), p('cam'), p('pos'), p('normals'), p('nrm'));
+  const E = ws.ctor.BYTES_PER_ELEMENT;
+  k.interpolate(p('pixels'), p('bary'), p('ids'), N, P, batched ? V : 0, 3, REC, p('tris'), p('records'), p('pos'), p('records') + 3 * E, p('nrm'));
   const px = ws.i('pixels');
   const depth = ws.f('depth'), uvDense = ws.f('uvDense'), nrmDense = ws.f('nrmDense'), mask = ws.f('mask');
   depth.fill(0); uvDense.fill(0); nrmDense.fill(0); mask.fill(0);
@@ -322,7 +328,7 @@ export function fusedForward(s: FusedScene, raster: Raster, ws: Workspace): Fuse
   const a = s.albedo;
   ws.mipLevels = false;
   if (a.kind === 'texture') {
-    k.interpolate(p('pixels'), p('bary'), p('ids'), N, P, 0, 2, p('attrTris'), p('attr'), p('uv'), 0, 0);
+    k.interpolate(p('pixels'), p('bary'), p('ids'), N, P, 0, 2, 2, p('attrTris'), p('attr'), p('uv'), 0, 0);
     k.scatter(p('pixels'), N, 2, p('uv'), p('uvDense'));
     if (a.mip) {
       const lv = ws.f32('levels');
@@ -335,7 +341,7 @@ export function fusedForward(s: FusedScene, raster: Raster, ws: Workspace): Fuse
     }
     k.texture(p('texTable'), a.pyramid.length, p('uv'), ws.mipLevels ? p('levels') : 0, p('alb'), N);
   } else {
-    k.interpolate(p('pixels'), p('bary'), p('ids'), N, P, 0, 3, p('tris'), p('attr'), p('alb'), 0, 0);
+    k.interpolate(p('pixels'), p('bary'), p('ids'), N, P, 0, 3, 3, p('tris'), p('attr'), p('alb'), 0, 0);
   }
   if (L.kind === 'sh') {
     pow(k, ws, 'alb', DECODE, 'decode', 'lin', 'slopeDec', 3 * N);
@@ -426,7 +432,10 @@ export function fusedBackward(s: FusedScene, raster: Raster, fw: FusedForward, d
   const N = ws.coverage().count;
   const a = s.albedo;
   // Allocations first: the gradient slots (the kernels accumulate into them).
-  const grads: [string, number][] = [['gClip', s.clip.data.length], ['gCam', s.cam.length], ['gNormals', s.normals.length], ['gAttr', (a.kind === 'texture' ? a.uvs : a.colors).length]];
+  const grads: [string, number][] = [
+    ['gClip', s.clip.data.length], ['gCam', s.cam.length], ['gNormals', s.normals.length], ['gRecords', REC * (s.cam.length / 3)],
+    ['gAttr', (a.kind === 'texture' ? a.uvs : a.colors).length],
+  ];
   if (a.kind === 'texture') a.pyramid.forEach((L, l) => grads.push([`gTex${l}`, L.data.length]));
   for (const [name, n] of grads) ws.alloc(name, n);
   if (a.kind === 'texture') ws.alloc('gTexTable', a.pyramid.length, 'i32');
@@ -461,17 +470,16 @@ export function fusedBackward(s: FusedScene, raster: Raster, fw: FusedForward, d
       g.specular![0] += sums[9];
     }
   }
-  const V = s.clip.vertexCount, cb = s.clip.batched ? 1 : 0;
+  const V = s.clip.batched ? s.clip.vertexCount : 0;
   if (a.kind === 'texture') {
     ws.f('gUv').fill(0);
     const table = ws.i('gTexTable');
     for (let l = 0; l < a.pyramid.length; l++) table[l] = p(`gTex${l}`);
     k.textureBackward(p('texTable'), p('gTexTable'), a.pyramid.length, p('uv'), ws.mipLevels ? p('levels') : 0, p('lin'), p('gUv'), N);
-    k.imageBackward(p('pixels'), p('bary'), p('ids'), N, H, W, p('clip'), cb, V, p('tris'), p('cam'), p('gPos'), p('gCam'), p('normals'), p('gNrm'), p('gNormals'),
-      p('attr'), 2, p('attrTris'), p('gUv'), p('gAttr'), p('gClip'));
+    k.imageBackward(p('pixels'), p('bary'), p('ids'), N, H, W, p('records'), p('gRecords'), V, p('tris'), p('gPos'), p('gNrm'), p('attr'), 2, p('attrTris'), p('gUv'), p('gAttr'));
   } else {
-    k.imageBackward(p('pixels'), p('bary'), p('ids'), N, H, W, p('clip'), cb, V, p('tris'), p('cam'), p('gPos'), p('gCam'), p('normals'), p('gNrm'), p('gNormals'),
-      p('attr'), 3, p('tris'), p('lin'), p('gAttr'), p('gClip'));
+    k.imageBackward(p('pixels'), p('bary'), p('ids'), N, H, W, p('records'), p('gRecords'), V, p('tris'), p('gPos'), p('gNrm'), p('attr'), 3, p('tris'), p('lin'), p('gAttr'));
   }
+  k.vertexGrads(p('gRecords'), s.cam.length / 3, p('gCam'), p('gNormals'), p('gClip'));
   return { clip: ws.f('gClip'), cam: ws.f('gCam'), normals: ws.f('gNormals'), attr: ws.f('gAttr'), texture: a.kind === 'texture' ? ws.f('gTex0') : null };
 }

@@ -12,8 +12,12 @@ type Ptr = number;
 
 /** The kernels of one element type (f32 or f64 arrays); pointers are byte offsets into the module's memory. */
 export interface PixelKernelSet {
-  coverage(ids: Ptr, rasterBary: Ptr, clip: Ptr, tris: Ptr, B: number, H: number, W: number, V: number, clipBatched: number, pixels: Ptr, bary: Ptr): number;
-  interpolate(pixels: Ptr, bary: Ptr, ids: Ptr, N: number, P: number, V: number, C: number, tris: Ptr, a: Ptr, outA: Ptr, b: Ptr, outB: Ptr): void;
+  /** Interleave cam [n,3], normals [n,3], clip [n,4] into 16-element vertex records (n = B·V). */
+  vertexRecords(cam: Ptr, nrm: Ptr, clip: Ptr, n: number, rec: Ptr): void;
+  /** Add gradient records into gCam, gNrm, gClip. */
+  vertexGrads(grec: Ptr, n: number, gCam: Ptr, gNrm: Ptr, gClip: Ptr): void;
+  coverage(ids: Ptr, rasterBary: Ptr, records: Ptr, tris: Ptr, B: number, H: number, W: number, V: number, batched: number, pixels: Ptr, bary: Ptr): number;
+  interpolate(pixels: Ptr, bary: Ptr, ids: Ptr, N: number, P: number, V: number, C: number, stride: number, tris: Ptr, a: Ptr, outA: Ptr, b: Ptr, outB: Ptr): void;
   texture(table: Ptr, levels: number, uv: Ptr, levelOf: Ptr, out: Ptr, N: number): void;
   textureBackward(table: Ptr, grads: Ptr, levels: number, uv: Ptr, levelOf: Ptr, dy: Ptr, gUv: Ptr, N: number): void;
   pow(d: Ptr, table: Ptr, m: number, p: number, lo: number, clampTop: number, out: Ptr, slope: Ptr, n: number): void;
@@ -22,12 +26,12 @@ export interface PixelKernelSet {
   shadeBackward(pixels: Ptr, gImage: Ptr, lin: Ptr, nrm: Ptr, pos: Ptr, light: Ptr, slopeEnc: Ptr, slopeDec: Ptr, gAlb: Ptr, gNrm: Ptr, gPos: Ptr, sums: Ptr, N: number): void;
   scatter(pixels: Ptr, N: number, C: number, compact: Ptr, dense: Ptr): void;
   imageBackward(
-    pixels: Ptr, bary: Ptr, ids: Ptr, N: number, H: number, W: number, clip: Ptr, clipBatched: number, V: number, tris: Ptr,
-    cam: Ptr, gPosPix: Ptr, gCam: Ptr, nrm: Ptr, gNrmPix: Ptr, gNrm: Ptr, attr: Ptr, C: number, attrTris: Ptr, gAttrPix: Ptr, gAttr: Ptr, gClip: Ptr,
+    pixels: Ptr, bary: Ptr, ids: Ptr, N: number, H: number, W: number, records: Ptr, gradRecords: Ptr, V: number, tris: Ptr,
+    gPosPix: Ptr, gNrmPix: Ptr, attr: Ptr, C: number, attrTris: Ptr, gAttrPix: Ptr, gAttr: Ptr,
   ): void;
 }
 
-const NAMES = ['coverage', 'interpolate', 'texture', 'textureBackward', 'pow', 'shade', 'shadeBackward', 'scatter', 'imageBackward'] as const;
+const NAMES = ['vertexRecords', 'vertexGrads', 'coverage', 'interpolate', 'texture', 'textureBackward', 'pow', 'shade', 'shadeBackward', 'scatter', 'imageBackward'] as const;
 const ALIGN = 16;
 const PAGE = 65536;
 

@@ -4,6 +4,10 @@
 // arithmetic is in f64, as in the TypeScript kernels, so both paths agree to the last rounding of the stores.
 // Vertex indices and pixel lists are i32 (triangles are u32 < 2³¹); the raster's barycentrics are always f32.
 
+// Per-vertex data of the fused kernels is interleaved in records of REC elements (one 64-byte cache line in f32):
+// camera position [0..2], normal [3..5], clip position [6..9]; record b·V + v for view b of batched data.
+const REC = 16, NRM = 3, CLIP = 6;
+
 @inline function shift<T>(): usize { return sizeof<T>() == 8 ? 3 : 2; }
 @inline function rd<T>(p: usize, i: i32): f64 { return <f64>load<T>(p + (<usize>i << shift<T>())); }
 @inline function wr<T>(p: usize, i: i32, v: f64): void { store<T>(p + (<usize>i << shift<T>()), <T>v); }
@@ -13,11 +17,11 @@
 @inline function rf(p: usize, i: i32): f64 { return <f64>load<f32>(p + (<usize>i << 2)); }
 
 /** fused.ts `coverage`: the covered pixels of B views and their clip-space barycentrics; returns their count. */
-function coverage<T>(ids: usize, rb: usize, clip: usize, tr: usize, B: i32, H: i32, W: i32, V: i32, clipBatched: i32, pixels: usize, bary: usize): i32 {
+function coverage<T>(ids: usize, rb: usize, rec: usize, tr: usize, B: i32, H: i32, W: i32, V: i32, batched: i32, pixels: usize, bary: usize): i32 {
   const P = H * W;
   let i = 0;
   for (let b = 0; b < B; b++) {
-    const cb = clipBatched ? b * V * 4 : 0;
+    const cb = (batched ? b * V * REC : 0) + CLIP, clip = rec;
     for (let y = 0; y < H; y++) {
       const sy = <f64>(2 * y + 1) / <f64>H - 1;
       for (let x = 0; x < W; x++) {
@@ -26,7 +30,7 @@ function coverage<T>(ids: usize, rb: usize, clip: usize, tr: usize, B: i32, H: i
         wi(pixels, i, q);
         let b0 = rf(rb, 2 * q), b1 = rf(rb, 2 * q + 1), b2 = 1 - b0 - b1;
         const sx = <f64>(2 * x + 1) / <f64>W - 1;
-        const o0 = cb + 4 * ri(tr, 3 * t), o1 = cb + 4 * ri(tr, 3 * t + 1), o2 = cb + 4 * ri(tr, 3 * t + 2);
+        const o0 = cb + REC * ri(tr, 3 * t), o1 = cb + REC * ri(tr, 3 * t + 1), o2 = cb + REC * ri(tr, 3 * t + 2);
         const p0x = rd<T>(clip, o0) - sx * rd<T>(clip, o0 + 3), p0y = rd<T>(clip, o0 + 1) - sy * rd<T>(clip, o0 + 3);
         const p1x = rd<T>(clip, o1) - sx * rd<T>(clip, o1 + 3), p1y = rd<T>(clip, o1 + 1) - sy * rd<T>(clip, o1 + 3);
         const p2x = rd<T>(clip, o2) - sx * rd<T>(clip, o2 + 3), p2y = rd<T>(clip, o2 + 1) - sy * rd<T>(clip, o2 + 3);
@@ -44,18 +48,37 @@ function coverage<T>(ids: usize, rb: usize, clip: usize, tr: usize, B: i32, H: i
 }
 
 /**
- * fused.ts `interpolateCompact` (and `interpolatePair` when b ≠ 0, C = 3): out[i,·] = Σₖ bₖ·attr[tris[t,k],·];
- * V > 0: attr is batched [B,V,C] (view = pixel / P).
+ * out[i,·] = Σₖ bₖ·attr[tris[t,k],·] (interpolate.ts), for C channels of vertex data `stride` elements apart, and
+ * the same for a second array b at the same offsets when b ≠ 0; V > 0: the data is batched [B,V,stride]
+ * (view = pixel / P).
  */
-function interpolate<T>(pixels: usize, bary: usize, ids: usize, N: i32, P: i32, V: i32, C: i32, tris: usize, a: usize, outA: usize, b: usize, outB: usize): void {
+function interpolate<T>(pixels: usize, bary: usize, ids: usize, N: i32, P: i32, V: i32, C: i32, stride: i32, tris: usize, a: usize, outA: usize, b: usize, outB: usize): void {
   for (let i = 0; i < N; i++) {
     const q = ri(pixels, i), t = ri(ids, q);
-    const ab = V > 0 ? (q / P) * V * C : 0;
+    const ab = V > 0 ? (q / P) * V * stride : 0;
     const w0 = rd<T>(bary, 3 * i), w1 = rd<T>(bary, 3 * i + 1), w2 = rd<T>(bary, 3 * i + 2);
-    const a0 = ab + ri(tris, 3 * t) * C, a1 = ab + ri(tris, 3 * t + 1) * C, a2 = ab + ri(tris, 3 * t + 2) * C, o = i * C;
+    const a0 = ab + ri(tris, 3 * t) * stride, a1 = ab + ri(tris, 3 * t + 1) * stride, a2 = ab + ri(tris, 3 * t + 2) * stride, o = i * C;
     for (let k = 0; k < C; k++) wr<T>(outA, o + k, w0 * rd<T>(a, a0 + k) + w1 * rd<T>(a, a1 + k) + w2 * rd<T>(a, a2 + k));
     if (b == 0) continue;
     for (let k = 0; k < C; k++) wr<T>(outB, o + k, w0 * rd<T>(b, a0 + k) + w1 * rd<T>(b, a1 + k) + w2 * rd<T>(b, a2 + k));
+  }
+}
+
+/** The vertex records of n = B·V vertices from cam [n,3], normals [n,3] and clip [n,4]. */
+function vertexRecords<T>(cam: usize, nrm: usize, clip: usize, n: i32, rec: usize): void {
+  for (let v = 0; v < n; v++) {
+    const r = REC * v;
+    for (let k = 0; k < 3; k++) { wr<T>(rec, r + k, rd<T>(cam, 3 * v + k)); wr<T>(rec, r + NRM + k, rd<T>(nrm, 3 * v + k)); }
+    for (let k = 0; k < 4; k++) wr<T>(rec, r + CLIP + k, rd<T>(clip, 4 * v + k));
+  }
+}
+
+/** Gradient records back to gCam [n,3], gNrm [n,3] and gClip [n,4] (added). */
+function vertexGrads<T>(grec: usize, n: i32, gCam: usize, gNrm: usize, gClip: usize): void {
+  for (let v = 0; v < n; v++) {
+    const r = REC * v;
+    for (let k = 0; k < 3; k++) { ad<T>(gCam, 3 * v + k, rd<T>(grec, r + k)); ad<T>(gNrm, 3 * v + k, rd<T>(grec, r + NRM + k)); }
+    for (let k = 0; k < 4; k++) ad<T>(gClip, 4 * v + k, rd<T>(grec, r + CLIP + k));
   }
 }
 
@@ -288,30 +311,29 @@ function scatter<T>(pixels: usize, N: i32, C: i32, compact: usize, dense: usize)
 }
 
 /**
- * fused.ts `interpolateImageBackward`: camera positions and normals (C = 3, clip triangles, batched like the clip
- * positions when clipBatched) plus one unbatched attribute (C = 2 or 3, its own triangles); gClip = 0: none.
- * interpolate.ts `scatterBarycentricGradient` written out.
+ * Backward of the interpolation for the image path (fused.ts): camera positions and normals from the vertex records
+ * rec (batched when V > 0), gradients added into the records grec, plus one unbatched attribute (C = 2 or 3, its
+ * own triangles); then through the clip-space barycentrics into grec's clip positions (interpolate.ts
+ * `scatterBarycentricGradient` written out).
  */
 function imageBackward<T>(
-  pixels: usize, bary: usize, ids: usize, N: i32, H: i32, W: i32, clip: usize, clipBatched: i32, V: i32, tr: usize,
-  cam: usize, gPosPix: usize, gCam: usize, nrm: usize, gNrmPix: usize, gNrm: usize,
-  attr: usize, C: i32, attrTris: usize, gAttrPix: usize, gAttr: usize, gClip: usize,
+  pixels: usize, bary: usize, ids: usize, N: i32, H: i32, W: i32, rec: usize, grec: usize, V: i32, tr: usize,
+  gPosPix: usize, gNrmPix: usize, attr: usize, C: i32, attrTris: usize, gAttrPix: usize, gAttr: usize,
 ): void {
   const P = H * W;
   for (let i = 0; i < N; i++) {
     const q = ri(pixels, i), t = ri(ids, q), b = q / P;
     const w0 = rd<T>(bary, 3 * i), w1 = rd<T>(bary, 3 * i + 1), w2 = rd<T>(bary, 3 * i + 2);
-    const v0 = ri(tr, 3 * t), v1 = ri(tr, 3 * t + 1), v2 = ri(tr, 3 * t + 2);
-    const vb = clipBatched ? b * V * 3 : 0;
-    const a0 = vb + 3 * v0, a1 = vb + 3 * v1, a2 = vb + 3 * v2, o = 3 * i;
+    const vb = V > 0 ? b * V : 0;
+    const a0 = REC * (vb + ri(tr, 3 * t)), a1 = REC * (vb + ri(tr, 3 * t + 1)), a2 = REC * (vb + ri(tr, 3 * t + 2)), o = 3 * i;
     let g0: f64 = 0, g1: f64 = 0, g2: f64 = 0;
     for (let k = 0; k < 3; k++) {
       const gp = rd<T>(gPosPix, o + k), gn = rd<T>(gNrmPix, o + k);
-      ad<T>(gCam, a0 + k, w0 * gp); ad<T>(gCam, a1 + k, w1 * gp); ad<T>(gCam, a2 + k, w2 * gp);
-      ad<T>(gNrm, a0 + k, w0 * gn); ad<T>(gNrm, a1 + k, w1 * gn); ad<T>(gNrm, a2 + k, w2 * gn);
-      g0 += gp * rd<T>(cam, a0 + k) + gn * rd<T>(nrm, a0 + k);
-      g1 += gp * rd<T>(cam, a1 + k) + gn * rd<T>(nrm, a1 + k);
-      g2 += gp * rd<T>(cam, a2 + k) + gn * rd<T>(nrm, a2 + k);
+      ad<T>(grec, a0 + k, w0 * gp); ad<T>(grec, a1 + k, w1 * gp); ad<T>(grec, a2 + k, w2 * gp);
+      ad<T>(grec, a0 + NRM + k, w0 * gn); ad<T>(grec, a1 + NRM + k, w1 * gn); ad<T>(grec, a2 + NRM + k, w2 * gn);
+      g0 += gp * rd<T>(rec, a0 + k) + gn * rd<T>(rec, a0 + NRM + k);
+      g1 += gp * rd<T>(rec, a1 + k) + gn * rd<T>(rec, a1 + NRM + k);
+      g2 += gp * rd<T>(rec, a2 + k) + gn * rd<T>(rec, a2 + NRM + k);
     }
     const u0 = C * ri(attrTris, 3 * t), u1 = C * ri(attrTris, 3 * t + 1), u2 = C * ri(attrTris, 3 * t + 2), oa = C * i;
     for (let k = 0; k < C; k++) {
@@ -319,14 +341,13 @@ function imageBackward<T>(
       ad<T>(gAttr, u0 + k, w0 * g); ad<T>(gAttr, u1 + k, w1 * g); ad<T>(gAttr, u2 + k, w2 * g);
       g0 += g * rd<T>(attr, u0 + k); g1 += g * rd<T>(attr, u1 + k); g2 += g * rd<T>(attr, u2 + k);
     }
-    if (gClip == 0 || (g0 == 0 && g1 == 0 && g2 == 0)) continue;
+    if (g0 == 0 && g1 == 0 && g2 == 0) continue;
     const p = q - b * P, x = p % W, y = p / W;
     const sx = <f64>(2 * x + 1) / <f64>W - 1, sy = <f64>(2 * y + 1) / <f64>H - 1;
-    const cb = clipBatched ? b * V * 4 : 0;
-    const o0 = cb + 4 * v0, o1 = cb + 4 * v1, o2 = cb + 4 * v2;
-    const p0x = rd<T>(clip, o0) - sx * rd<T>(clip, o0 + 3), p0y = rd<T>(clip, o0 + 1) - sy * rd<T>(clip, o0 + 3);
-    const p1x = rd<T>(clip, o1) - sx * rd<T>(clip, o1 + 3), p1y = rd<T>(clip, o1 + 1) - sy * rd<T>(clip, o1 + 3);
-    const p2x = rd<T>(clip, o2) - sx * rd<T>(clip, o2 + 3), p2y = rd<T>(clip, o2 + 1) - sy * rd<T>(clip, o2 + 3);
+    const o0 = a0 + CLIP, o1 = a1 + CLIP, o2 = a2 + CLIP;
+    const p0x = rd<T>(rec, o0) - sx * rd<T>(rec, o0 + 3), p0y = rd<T>(rec, o0 + 1) - sy * rd<T>(rec, o0 + 3);
+    const p1x = rd<T>(rec, o1) - sx * rd<T>(rec, o1 + 3), p1y = rd<T>(rec, o1 + 1) - sy * rd<T>(rec, o1 + 3);
+    const p2x = rd<T>(rec, o2) - sx * rd<T>(rec, o2 + 3), p2y = rd<T>(rec, o2 + 1) - sy * rd<T>(rec, o2 + 3);
     const d = p1x * p2y - p1y * p2x + (p2x * p0y - p2y * p0x) + (p0x * p1y - p0y * p1x);
     if (d == 0 || !isFinite(d)) continue;
     const gm = g0 * w0 + g1 * w1 + g2 * w2;
@@ -334,17 +355,21 @@ function imageBackward<T>(
     const q0x = k1 * -p2y + k2 * p1y, q0y = k1 * p2x - k2 * p1x;
     const q1x = k0 * p2y - k2 * p0y, q1y = -k0 * p2x + k2 * p0x;
     const q2x = -k0 * p1y + k1 * p0y, q2y = k0 * p1x - k1 * p0x;
-    ad<T>(gClip, o0, q0x); ad<T>(gClip, o0 + 1, q0y); ad<T>(gClip, o0 + 3, -(sx * q0x + sy * q0y));
-    ad<T>(gClip, o1, q1x); ad<T>(gClip, o1 + 1, q1y); ad<T>(gClip, o1 + 3, -(sx * q1x + sy * q1y));
-    ad<T>(gClip, o2, q2x); ad<T>(gClip, o2 + 1, q2y); ad<T>(gClip, o2 + 3, -(sx * q2x + sy * q2y));
+    ad<T>(grec, o0, q0x); ad<T>(grec, o0 + 1, q0y); ad<T>(grec, o0 + 3, -(sx * q0x + sy * q0y));
+    ad<T>(grec, o1, q1x); ad<T>(grec, o1 + 1, q1y); ad<T>(grec, o1 + 3, -(sx * q1x + sy * q1y));
+    ad<T>(grec, o2, q2x); ad<T>(grec, o2 + 1, q2y); ad<T>(grec, o2 + 3, -(sx * q2x + sy * q2y));
   }
 }
 
 // Exports: each kernel for f32 and f64 arrays.
 export function coverage32(ids: usize, rb: usize, clip: usize, tr: usize, B: i32, H: i32, W: i32, V: i32, cbat: i32, pixels: usize, bary: usize): i32 { return coverage<f32>(ids, rb, clip, tr, B, H, W, V, cbat, pixels, bary); }
 export function coverage64(ids: usize, rb: usize, clip: usize, tr: usize, B: i32, H: i32, W: i32, V: i32, cbat: i32, pixels: usize, bary: usize): i32 { return coverage<f64>(ids, rb, clip, tr, B, H, W, V, cbat, pixels, bary); }
-export function interpolate32(px: usize, bary: usize, ids: usize, N: i32, P: i32, V: i32, C: i32, tris: usize, a: usize, outA: usize, b: usize, outB: usize): void { interpolate<f32>(px, bary, ids, N, P, V, C, tris, a, outA, b, outB); }
-export function interpolate64(px: usize, bary: usize, ids: usize, N: i32, P: i32, V: i32, C: i32, tris: usize, a: usize, outA: usize, b: usize, outB: usize): void { interpolate<f64>(px, bary, ids, N, P, V, C, tris, a, outA, b, outB); }
+export function interpolate32(px: usize, bary: usize, ids: usize, N: i32, P: i32, V: i32, C: i32, stride: i32, tris: usize, a: usize, outA: usize, b: usize, outB: usize): void { interpolate<f32>(px, bary, ids, N, P, V, C, stride, tris, a, outA, b, outB); }
+export function interpolate64(px: usize, bary: usize, ids: usize, N: i32, P: i32, V: i32, C: i32, stride: i32, tris: usize, a: usize, outA: usize, b: usize, outB: usize): void { interpolate<f64>(px, bary, ids, N, P, V, C, stride, tris, a, outA, b, outB); }
+export function vertexRecords32(cam: usize, nrm: usize, clip: usize, n: i32, rec: usize): void { vertexRecords<f32>(cam, nrm, clip, n, rec); }
+export function vertexRecords64(cam: usize, nrm: usize, clip: usize, n: i32, rec: usize): void { vertexRecords<f64>(cam, nrm, clip, n, rec); }
+export function vertexGrads32(grec: usize, n: i32, gCam: usize, gNrm: usize, gClip: usize): void { vertexGrads<f32>(grec, n, gCam, gNrm, gClip); }
+export function vertexGrads64(grec: usize, n: i32, gCam: usize, gNrm: usize, gClip: usize): void { vertexGrads<f64>(grec, n, gCam, gNrm, gClip); }
 export function texture32(table: usize, n: i32, uv: usize, levels: usize, out: usize, N: i32): void { texture<f32>(table, n, uv, levels, out, N); }
 export function texture64(table: usize, n: i32, uv: usize, levels: usize, out: usize, N: i32): void { texture<f64>(table, n, uv, levels, out, N); }
 export function textureBackward32(table: usize, grads: usize, n: i32, uv: usize, levels: usize, dy: usize, gUv: usize, N: i32): void { textureBackward<f32>(table, grads, n, uv, levels, dy, gUv, N); }
@@ -357,9 +382,9 @@ export function shadeBackward32(px: usize, gImage: usize, alb: usize, nrm: usize
 export function shadeBackward64(px: usize, gImage: usize, alb: usize, nrm: usize, pos: usize, light: usize, slopeEnc: usize, slopeDec: usize, gAlb: usize, gNrm: usize, gPos: usize, sums: usize, N: i32): void { shadeBackward<f64>(px, gImage, alb, nrm, pos, light, slopeEnc, slopeDec, gAlb, gNrm, gPos, sums, N); }
 export function scatter32(px: usize, N: i32, C: i32, compact: usize, dense: usize): void { scatter<f32>(px, N, C, compact, dense); }
 export function scatter64(px: usize, N: i32, C: i32, compact: usize, dense: usize): void { scatter<f64>(px, N, C, compact, dense); }
-export function imageBackward32(px: usize, bary: usize, ids: usize, N: i32, H: i32, W: i32, clip: usize, cbat: i32, V: i32, tr: usize, cam: usize, gPosPix: usize, gCam: usize, nrm: usize, gNrmPix: usize, gNrm: usize, attr: usize, C: i32, attrTris: usize, gAttrPix: usize, gAttr: usize, gClip: usize): void {
-  imageBackward<f32>(px, bary, ids, N, H, W, clip, cbat, V, tr, cam, gPosPix, gCam, nrm, gNrmPix, gNrm, attr, C, attrTris, gAttrPix, gAttr, gClip);
+export function imageBackward32(px: usize, bary: usize, ids: usize, N: i32, H: i32, W: i32, rec: usize, grec: usize, V: i32, tr: usize, gPosPix: usize, gNrmPix: usize, attr: usize, C: i32, attrTris: usize, gAttrPix: usize, gAttr: usize): void {
+  imageBackward<f32>(px, bary, ids, N, H, W, rec, grec, V, tr, gPosPix, gNrmPix, attr, C, attrTris, gAttrPix, gAttr);
 }
-export function imageBackward64(px: usize, bary: usize, ids: usize, N: i32, H: i32, W: i32, clip: usize, cbat: i32, V: i32, tr: usize, cam: usize, gPosPix: usize, gCam: usize, nrm: usize, gNrmPix: usize, gNrm: usize, attr: usize, C: i32, attrTris: usize, gAttrPix: usize, gAttr: usize, gClip: usize): void {
-  imageBackward<f64>(px, bary, ids, N, H, W, clip, cbat, V, tr, cam, gPosPix, gCam, nrm, gNrmPix, gNrm, attr, C, attrTris, gAttrPix, gAttr, gClip);
+export function imageBackward64(px: usize, bary: usize, ids: usize, N: i32, H: i32, W: i32, rec: usize, grec: usize, V: i32, tr: usize, gPosPix: usize, gNrmPix: usize, attr: usize, C: i32, attrTris: usize, gAttrPix: usize, gAttr: usize): void {
+  imageBackward<f64>(px, bary, ids, N, H, W, rec, grec, V, tr, gPosPix, gNrmPix, attr, C, attrTris, gAttrPix, gAttr);
 }
