@@ -74,23 +74,10 @@ const edgeFn = (ax: number, ay: number, bx: number, by: number, px: number, py: 
 
 /** Scratch buffers of {@link findCrossings}, reused between calls (grown as needed). */
 const scratch = {
-  sx: new Float64Array(0), sy: new Float64Array(0), sw: new Float64Array(0), silhouette: new Uint8Array(0), facing: new Uint8Array(0),
-  /** Per row: first and last covered column (lo > hi when the row is empty). */
-  lo: new Int32Array(0), hi: new Int32Array(0),
+  sx: new Float64Array(0), sy: new Float64Array(0), sw: new Float64Array(0), facing: new Uint8Array(0),
+  /** Per triangle: seen in the current view's raster; and the list of those triangles. */
+  seen: new Uint8Array(0), visible: new Int32Array(0),
 };
-
-/** The covered span of every row of view b into scratch.lo / scratch.hi. */
-function rowSpans(ids: Int32Array, b: number, H: number, W: number): void {
-  if (scratch.lo.length < H) scratch.lo = new Int32Array(H), scratch.hi = new Int32Array(H);
-  const { lo, hi } = scratch;
-  for (let y = 0; y < H; y++) {
-    const r = b * H * W + y * W;
-    let a = 0, e = W - 1;
-    while (a < W && ids[r + a] < 0) a++;
-    while (e > a && ids[r + e] < 0) e--;
-    lo[y] = a; hi[y] = a < W ? e : -1;
-  }
-}
 
 /**
  * Facing of triangle t in one view, memoised in fac (0 = not yet known): 1 or 2 by the sign of its screen-space
@@ -110,13 +97,12 @@ function facing(t: number, sx: Float64Array, sy: Float64Array, sw: Float64Array,
 }
 
 /**
- * Which edges of triangle t are silhouette edges in this view (bit k for edge k), plus bit 3 (computed): a mesh
- * boundary, or an edge whose neighbour faces the other way (or is degenerate / behind the camera). Computed on
- * first use per view (only the nearer triangles of pixel pairs need it).
+ * Which edges of triangle t are silhouette edges in this view (bit k for edge k): a mesh boundary, or an edge
+ * whose neighbour faces the other way (or is degenerate / behind the camera).
  */
 function silhouetteBits(t: number, sx: Float64Array, sy: Float64Array, sw: Float64Array, tr: Uint32Array, adj: Int32Array, fac: Uint8Array): number {
   const ft = facing(t, sx, sy, sw, tr, fac);
-  let m = 8;
+  let m = 0;
   for (let k = 0; k < 3; k++) {
     const nb = adj[3 * t + k];
     if (nb < 0 || ft === 3 || facing(nb, sx, sy, sw, tr, fac) !== ft) m |= 1 << k;
@@ -127,22 +113,41 @@ function silhouetteBits(t: number, sx: Float64Array, sy: Float64Array, sw: Float
 /**
  * Find the silhouette crossings between neighbouring pixel centres (see the module comment): for each pair with
  * different triangles, the nearer triangle's first silhouette edge (k = 0, 1, 2) that crosses the segment.
+ * Searched from the edges: only a triangle that covers some pixel can be the nearer one of a pair, so each such
+ * triangle's silhouette edges (few: most edges are interior) are walked row by row (horizontal pairs) and column by
+ * column (vertical pairs), and the pairs next to each crossing point are tested with the exact conditions.
  */
 export function findCrossings(raster: Raster, clip: ClipData, adj: Int32Array): Crossings {
   const { batch: B, height: H, width: W } = raster;
   const out: Crossings = { count: 0, data: new Int32Array(1024), frac: new Float64Array(256) };
   const tr = clip.triangles, T = tr.length / 3, Vc = clip.vertexCount;
   if (scratch.sx.length < Vc) scratch.sx = new Float64Array(Vc), scratch.sy = new Float64Array(Vc), scratch.sw = new Float64Array(Vc);
-  if (scratch.silhouette.length < T) scratch.silhouette = new Uint8Array(T), scratch.facing = new Uint8Array(T);
-  const { sx, sy, sw, silhouette: sil, facing: fac } = scratch;
+  if (scratch.facing.length < T) {
+    scratch.facing = new Uint8Array(T); scratch.seen = new Uint8Array(T); scratch.visible = new Int32Array(T);
+  }
+  const { sx, sy, sw, facing: fac, seen, visible } = scratch;
   for (let b = 0; b < B; b++) {
     screenOf(clip.data, clip.batched ? b * Vc * 4 : 0, Vc, W, H, sx, sy, sw);
-    sil.fill(0, 0, T);
     fac.fill(0, 0, T);
-    rowSpans(raster.triangleId, b, H, W);
-    for (let dir = 0; dir < 2; dir++) scanPairs(raster, b, dir, tr, adj, sx, sy, sw, sil, fac, out);
+    const nVisible = visibleTriangles(raster.triangleId, b * H * W, H * W, seen, visible);
+    for (let i = 0; i < nVisible; i++) {
+      const t = visible[i];
+      seen[t] = 0;
+      const mask = silhouetteBits(t, sx, sy, sw, tr, adj, fac);
+      for (let k = 0; k < 3; k++) if ((mask >> k) & 1) walkEdge(raster, b, t, k, mask, tr, sx, sy, out);
+    }
   }
   return out;
+}
+
+/** The triangles covering some pixel of one view (in order of first appearance), marking them in `seen`. */
+function visibleTriangles(ids: Int32Array, q0: number, P: number, seen: Uint8Array, visible: Int32Array): number {
+  let n = 0;
+  for (let q = q0; q < q0 + P; q++) {
+    const t = ids[q];
+    if (t >= 0 && seen[t] === 0) { seen[t] = 1; visible[n++] = t; }
+  }
+  return n;
 }
 
 /** Screen coordinates (pixel units) and w of every vertex of one view. */
@@ -154,39 +159,55 @@ function screenOf(c: Num, cb: number, Vc: number, W: number, H: number, sx: Floa
   }
 }
 
-/** The crossings between horizontal (dir 0) or vertical (dir 1) neighbours of view b, appended to `out`. */
-function scanPairs(raster: Raster, b: number, dir: number, tr: Uint32Array, adj: Int32Array, sx: Float64Array, sy: Float64Array, sw: Float64Array, sil: Uint8Array, fac: Uint8Array, out: Crossings): void {
-  const { height: H, width: W, triangleId: ids, depth } = raster;
-  const P = H * W, step = dir === 0 ? 1 : W, dx = 1 - dir;
-  const { lo, hi } = scratch;
-  for (let y = 0; y < H - dir; y++) {
-    // Only pairs with a covered pixel can cross a silhouette: scan the covered span of the row (rows y, y + 1).
-    const x0 = dir === 0 ? lo[y] - 1 : Math.min(lo[y], lo[y + 1]), x1 = dir === 0 ? hi[y] : Math.max(hi[y], hi[y + 1]);
-    for (let x = x0 < 0 ? 0 : x0, xe = x1 < W - dx ? x1 + 1 : W - dx; x < xe; x++) {
-      const p = b * P + y * W + x, q = p + step;
-      const tp = ids[p], tq = ids[q];
-      if (tp === tq) continue;
-      const pNear = tq < 0 || (tp >= 0 && depth[p] <= depth[q]);
-      const near = pNear ? p : q, t = ids[near];
-      let mask = sil[t];
-      if (mask === 0) mask = sil[t] = silhouetteBits(t, sx, sy, sw, tr, adj, fac);
-      mask &= 7;
-      if (mask === 0) continue;
-      const nx = pNear ? x : x + dx, ny = pNear ? y : y + dir, fx = pNear ? x + dx : x, fy = pNear ? y + dir : y;
-      for (let k = 0; k < 3; k++) {
-        if (!((mask >> k) & 1)) continue;
-        const va = tr[3 * t + k], vb = tr[3 * t + (k === 2 ? 0 : k + 1)];
-        const ax = sx[va], ay = sy[va], bx = sx[vb], by = sy[vb];
-        const en = edgeFn(ax, ay, bx, by, nx, ny), ef = edgeFn(ax, ay, bx, by, fx, fy);
-        if (!(en * ef < 0)) continue;
-        // The crossing must lie on the edge: a and b on either side of the pixel-pair line.
-        const da = (fx - nx) * (ay - ny) - (fy - ny) * (ax - nx), db = (fx - nx) * (by - ny) - (fy - ny) * (bx - nx);
-        if (da * db > 0) continue;
-        pushCrossing(out, b, near, pNear ? q : p, t, k, en / (en - ef));
-        break;
-      }
+/**
+ * The pairs that silhouette edge k of triangle t can cross: for each row the edge spans, the horizontal pairs
+ * around its crossing point, and for each column the vertical pairs; each is kept when t is the pair's nearer
+ * triangle and k its first crossing silhouette edge (`mask`: t's silhouette edges).
+ */
+function walkEdge(raster: Raster, b: number, t: number, k: number, mask: number, tr: Uint32Array, sx: Float64Array, sy: Float64Array, out: Crossings): void {
+  const { height: H, width: W } = raster;
+  const va = tr[3 * t + k], vb = tr[3 * t + (k === 2 ? 0 : k + 1)];
+  const ax = sx[va], ay = sy[va], bx = sx[vb], by = sy[vb];
+  if (ay !== by) {
+    const y0 = Math.max(0, Math.ceil(Math.min(ay, by))), y1 = Math.min(H - 1, Math.floor(Math.max(ay, by)));
+    for (let y = y0; y <= y1; y++) {
+      const xc = Math.floor(ax + ((y - ay) * (bx - ax)) / (by - ay));
+      for (let x = Math.max(0, xc - 1), xe = Math.min(W - 2, xc + 1); x <= xe; x++) testPair(raster, b, x, y, x + 1, y, t, k, mask, tr, sx, sy, out);
     }
   }
+  if (ax !== bx) {
+    const x0 = Math.max(0, Math.ceil(Math.min(ax, bx))), x1 = Math.min(W - 1, Math.floor(Math.max(ax, bx)));
+    for (let x = x0; x <= x1; x++) {
+      const yc = Math.floor(ay + ((x - ax) * (by - ay)) / (bx - ax));
+      for (let y = Math.max(0, yc - 1), ye = Math.min(H - 2, yc + 1); y <= ye; y++) testPair(raster, b, x, y, x, y + 1, t, k, mask, tr, sx, sy, out);
+    }
+  }
+}
+
+/** Fraction along the segment from the near to the far centre where edge k of t crosses it, or −1 when it does not. */
+function crossing(t: number, k: number, tr: Uint32Array, sx: Float64Array, sy: Float64Array, nx: number, ny: number, fx: number, fy: number): number {
+  const va = tr[3 * t + k], vb = tr[3 * t + (k === 2 ? 0 : k + 1)];
+  const ax = sx[va], ay = sy[va], bx = sx[vb], by = sy[vb];
+  const en = edgeFn(ax, ay, bx, by, nx, ny), ef = edgeFn(ax, ay, bx, by, fx, fy);
+  if (!(en * ef < 0)) return -1;
+  // The crossing must lie on the edge: a and b on either side of the pixel-pair line.
+  const da = (fx - nx) * (ay - ny) - (fy - ny) * (ax - nx), db = (fx - nx) * (by - ny) - (fy - ny) * (bx - nx);
+  if (da * db > 0) return -1;
+  return en / (en - ef);
+}
+
+/** Pixel pair (x1, y1)–(x2, y2) of view b: push its crossing if t is its nearer triangle and k t's first crossing edge. */
+function testPair(raster: Raster, b: number, x1: number, y1: number, x2: number, y2: number, t: number, k: number, mask: number, tr: Uint32Array, sx: Float64Array, sy: Float64Array, out: Crossings): void {
+  const { width: W, height: H, triangleId: ids, depth } = raster;
+  const p = b * H * W + y1 * W + x1, q = b * H * W + y2 * W + x2;
+  const tp = ids[p], tq = ids[q];
+  if (tp === tq) return;
+  const pNear = tq < 0 || (tp >= 0 && depth[p] <= depth[q]);
+  if ((pNear ? tp : tq) !== t) return;
+  const nx = pNear ? x1 : x2, ny = pNear ? y1 : y2, fx = pNear ? x2 : x1, fy = pNear ? y2 : y1;
+  for (let j = 0; j < k; j++) if ((mask >> j) & 1 && crossing(t, j, tr, sx, sy, nx, ny, fx, fy) >= 0) return;
+  const frac = crossing(t, k, tr, sx, sy, nx, ny, fx, fy);
+  if (frac >= 0) pushCrossing(out, b, pNear ? p : q, pNear ? q : p, t, k, frac);
 }
 
 function pushCrossing(out: Crossings, b: number, near: number, far: number, t: number, k: number, frac: number): void {
