@@ -74,7 +74,7 @@ export async function benchRender(): Promise<Record<string, number>> {
         for (const g of Object.values(grads)) g.dataSync();
       });
     };
-    const fb = time(step, size === 224 ? 21 : 11);
+    const fb = time(step, size === 224 ? 41 : 21);
     results[`render_fwd_bwd_${size}_ms`] = fb.wall;
     results[`render_fwd_bwd_${size}_cpu_ms`] = fb.cpu;
     const fwd = () => tf.tidy(() => { render(mesh, camera, light, texture, { resolution: [size, size] }).image.dataSync(); });
