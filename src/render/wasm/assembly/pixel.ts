@@ -87,15 +87,27 @@ function vertexGrads<T>(grec: usize, n: i32, gCam: usize, gNrm: usize, gClip: us
 
 @inline function clampI(v: f64, hi: i32): i32 { return v < 0 ? 0 : v > <f64>(hi - 1) ? hi - 1 : <i32>v; }
 
-/** out[i·3 + k] += weight·bilinear(level L, uv[i])_k. */
-@inline function sampleAt<T>(table: usize, L: i32, uv: usize, i: i32, weight: f64, out: usize): void {
-  const data = <usize>ri(table, 3 * L), h = ri(table, 3 * L + 1), w = ri(table, 3 * L + 2);
+// The bilinear taps of one sample (set by `tap`): texel offsets, weights (× the sample's weight), fractions.
+let tI00: i32 = 0, tI01: i32 = 0, tI10: i32 = 0, tI11: i32 = 0;
+let tW00: f64 = 0, tW01: f64 = 0, tW10: f64 = 0, tW11: f64 = 0, tFx: f64 = 0, tFy: f64 = 0;
+
+/** The four texels around uv[i] on level L (clamped to the edge) and their weights; returns the level's data. */
+@inline function tap<T>(table: usize, L: i32, uv: usize, i: i32, weight: f64): usize {
+  const h = ri(table, 3 * L + 1), w = ri(table, 3 * L + 2);
   const cx = rd<T>(uv, 2 * i) * <f64>w - 0.5, cy = (1 - rd<T>(uv, 2 * i + 1)) * <f64>h - 0.5;
   const x0f = Math.floor(cx), y0f = Math.floor(cy);
   const fx = cx - x0f, fy = cy - y0f;
   const x0 = clampI(x0f, w), x1 = clampI(x0f + 1, w), y0 = clampI(y0f, h), y1 = clampI(y0f + 1, h);
-  const i00 = (y0 * w + x0) * 3, i01 = (y0 * w + x1) * 3, i10 = (y1 * w + x0) * 3, i11 = (y1 * w + x1) * 3;
-  const w00 = (1 - fx) * (1 - fy) * weight, w01 = fx * (1 - fy) * weight, w10 = (1 - fx) * fy * weight, w11 = fx * fy * weight;
+  tI00 = (y0 * w + x0) * 3; tI01 = (y0 * w + x1) * 3; tI10 = (y1 * w + x0) * 3; tI11 = (y1 * w + x1) * 3;
+  tW00 = (1 - fx) * (1 - fy) * weight; tW01 = fx * (1 - fy) * weight; tW10 = (1 - fx) * fy * weight; tW11 = fx * fy * weight;
+  tFx = fx; tFy = fy;
+  return <usize>ri(table, 3 * L);
+}
+
+/** out[i·3 + k] += weight·bilinear(level L, uv[i])_k. */
+@inline function sampleAt<T>(table: usize, L: i32, uv: usize, i: i32, weight: f64, out: usize): void {
+  const data = tap<T>(table, L, uv, i, weight);
+  const i00 = tI00, i01 = tI01, i10 = tI10, i11 = tI11, w00 = tW00, w01 = tW01, w10 = tW10, w11 = tW11;
   const o = i * 3;
   for (let k = 0; k < 3; k++) {
     ad<T>(out, o + k, w00 * rd<T>(data, i00 + k) + w01 * rd<T>(data, i01 + k) + w10 * rd<T>(data, i10 + k) + w11 * rd<T>(data, i11 + k));
@@ -104,13 +116,8 @@ function vertexGrads<T>(grec: usize, n: i32, gCam: usize, gNrm: usize, gClip: us
 
 /** Backward of {@link sampleAt}: adds into the level's gradient (grads table: offset per level) and gUv. */
 @inline function sampleBackwardAt<T>(table: usize, grads: usize, L: i32, uv: usize, i: i32, weight: f64, dy: usize, gUv: usize): void {
-  const data = <usize>ri(table, 3 * L), h = ri(table, 3 * L + 1), w = ri(table, 3 * L + 2), gTex = <usize>ri(grads, L);
-  const cx = rd<T>(uv, 2 * i) * <f64>w - 0.5, cy = (1 - rd<T>(uv, 2 * i + 1)) * <f64>h - 0.5;
-  const x0f = Math.floor(cx), y0f = Math.floor(cy);
-  const fx = cx - x0f, fy = cy - y0f;
-  const x0 = clampI(x0f, w), x1 = clampI(x0f + 1, w), y0 = clampI(y0f, h), y1 = clampI(y0f + 1, h);
-  const i00 = (y0 * w + x0) * 3, i01 = (y0 * w + x1) * 3, i10 = (y1 * w + x0) * 3, i11 = (y1 * w + x1) * 3;
-  const w00 = (1 - fx) * (1 - fy) * weight, w01 = fx * (1 - fy) * weight, w10 = (1 - fx) * fy * weight, w11 = fx * fy * weight;
+  const data = tap<T>(table, L, uv, i, weight), gTex = <usize>ri(grads, L), h = ri(table, 3 * L + 1), w = ri(table, 3 * L + 2);
+  const i00 = tI00, i01 = tI01, i10 = tI10, i11 = tI11, w00 = tW00, w01 = tW01, w10 = tW10, w11 = tW11, fx = tFx, fy = tFy;
   const o = i * 3;
   let gfx: f64 = 0, gfy: f64 = 0;
   for (let k = 0; k < 3; k++) {
