@@ -259,7 +259,7 @@ const REC = 16;
 
 const COMPACT3 = ['pos', 'nrm', 'alb', 'lin', 'slopeDec', 'shaded', 'enc', 'slopeEnc', 'gPos', 'gNrm'];
 
-/** Copy the scene's vertex data, raster and albedo into the workspace; returns the texture's level count. */
+/** Copy the scene's vertex data, raster and albedo (and the gamma tables) into the workspace. */
 function uploadScene(s: FusedScene, raster: Raster, ws: Workspace): void {
   const stable = s.stable ?? false;
   ws.upload('ids', raster.triangleId, 'i32', false);
