@@ -127,8 +127,6 @@ export class Workspace {
   readonly kernels: PixelKernelSet;
   private readonly mod: PixelModule = pixelModule();
   private readonly slots = new Map<string, Slot>();
-  /** Whether the forward pass sampled with per-pixel mip levels (slot 'levels'). */
-  mipLevels = false;
 
   constructor(ctor: Ctor) {
     this.ctor = ctor;
@@ -285,11 +283,9 @@ function uploadScene(s: FusedScene, raster: Raster, ws: Workspace): void {
 }
 
 /** The light's parameters as the kernels read them (slot 'light', f64): position, colour, ambient, k_s, shininess. */
-function uploadLight(L: FusedLight & { kind: 'phong' }, ws: Workspace): number {
-  const at = ws.alloc('light', 11, 'f64');
-  const v = new Float64Array(pixelModule().buffer, at, 11);
+function uploadLight(L: FusedLight & { kind: 'phong' }, ws: Workspace): void {
+  const v = new Float64Array(pixelModule().buffer, ws.alloc('light', 11, 'f64'), 11);
   v.set(L.position, 0); v.set(L.color, 3); v.set(L.ambient, 6); v[9] = L.specular[0]; v[10] = L.shininess;
-  return at;
 }
 
 const pow = (k: PixelKernelSet, ws: Workspace, from: string, table: PowTable, tableSlot: string, out: string, slope: string, n: number): void =>
@@ -326,7 +322,6 @@ export function fusedForward(s: FusedScene, raster: Raster, ws: Workspace): Fuse
   depth.fill(0); uvDense.fill(0); nrmDense.fill(0); mask.fill(0);
   scatterGeometry(px, N, ws.f('pos'), ws.f('nrm'), depth, mask, nrmDense);
   const a = s.albedo;
-  ws.mipLevels = false;
   if (a.kind === 'texture') {
     k.interpolate(p('pixels'), p('bary'), p('ids'), N, P, 0, 2, 2, p('attrTris'), p('attr'), p('uv'), 0, 0);
     k.scatter(p('pixels'), N, 2, p('uv'), p('uvDense'));
@@ -337,9 +332,8 @@ export function fusedForward(s: FusedScene, raster: Raster, ws: Workspace): Fuse
         const dense = a.mipLevel ?? autoMipLevel(uvDense, B, H, W, a.pyramid[0].h, a.pyramid[0].w);
         for (let i = 0; i < N; i++) lv[i] = dense[px[i]];
       }
-      ws.mipLevels = true;
     }
-    k.texture(p('texTable'), a.pyramid.length, p('uv'), ws.mipLevels ? p('levels') : 0, p('alb'), N);
+    k.texture(p('texTable'), a.pyramid.length, p('uv'), a.mip ? p('levels') : 0, p('alb'), N);
   } else {
     k.interpolate(p('pixels'), p('bary'), p('ids'), N, P, 0, 3, 3, p('tris'), p('attr'), p('alb'), 0, 0);
   }
@@ -475,7 +469,7 @@ export function fusedBackward(s: FusedScene, raster: Raster, fw: FusedForward, d
     ws.f('gUv').fill(0);
     const table = ws.i('gTexTable');
     for (let l = 0; l < a.pyramid.length; l++) table[l] = p(`gTex${l}`);
-    k.textureBackward(p('texTable'), p('gTexTable'), a.pyramid.length, p('uv'), ws.mipLevels ? p('levels') : 0, p('lin'), p('gUv'), N);
+    k.textureBackward(p('texTable'), p('gTexTable'), a.pyramid.length, p('uv'), a.mip ? p('levels') : 0, p('lin'), p('gUv'), N);
     k.imageBackward(p('pixels'), p('bary'), p('ids'), N, H, W, p('records'), p('gRecords'), V, p('tris'), p('gPos'), p('gNrm'), p('attr'), 2, p('attrTris'), p('gUv'), p('gAttr'));
   } else {
     k.imageBackward(p('pixels'), p('bary'), p('ids'), N, H, W, p('records'), p('gRecords'), V, p('tris'), p('gPos'), p('gNrm'), p('attr'), 3, p('tris'), p('lin'), p('gAttr'));
