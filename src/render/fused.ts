@@ -289,7 +289,7 @@ function uploadLight(L: FusedLight & { kind: 'phong' }, ws: Workspace): void {
 }
 
 const pow = (k: PixelKernelSet, ws: Workspace, from: string, table: PowTable, tableSlot: string, out: string, slope: string, n: number): void =>
-  k.pow(ws.ptr(from), ws.ptr(tableSlot), table.n, table.p, table.lo, table.clampTop ? 1 : 0, ws.ptr(out), ws.ptr(slope), n);
+  k.pow(ws.ptr(from), ws.ptr(tableSlot), table.p, table.lo, table.clampTop ? 1 : 0, ws.ptr(out), ws.ptr(slope), n);
 
 /**
  * Forward kernel. Fills the workspace's imageOut (sRGB over the background, antialiased), alphaOut, depth (camera
@@ -342,7 +342,7 @@ export function fusedForward(s: FusedScene, raster: Raster, ws: Workspace): Fuse
     shKernel(ws.f('lin'), ws.f('nrm'), L.coeffs, ws.f('shaded'), N);
     pow(k, ws, 'shaded', ENCODE, 'encode', 'enc', 'slopeEnc', 3 * N);
   } else {
-    k.shade(p('alb'), p('nrm'), p('pos'), L.kind === 'phong' ? p('light') : 0, p('decode'), p('encode'), DECODE.n, p('lin'), p('slopeDec'), p('enc'), p('slopeEnc'), N);
+    k.shade(p('alb'), p('nrm'), p('pos'), L.kind === 'phong' ? p('light') : 0, p('decode'), p('encode'), p('lin'), p('slopeDec'), p('enc'), p('slopeEnc'), N);
   }
   // Composite over the background: covered pixels take the shaded colour, the others the background.
   const image = ws.f('image'), bg = s.background;

@@ -86,15 +86,14 @@ for (const [kind, albedoKind] of [['phong', 'texture'], ['phong', 'mip'], ['sh',
     const gVertex = { clip: copy(gv.clip), cam: copy(gv.cam), normals: copy(gv.normals), attr: copy(gv.attr), texture: copy(gv.texture) };
     assert.equal(gVertex.attr.length, attrN);
     const lightGrad = kind === 'sh' ? g.coeffs! : new Float64Array([...g.position!, ...g.color!, ...g.ambient!, ...g.specular!]);
-    // The gamma curves are piecewise-linear tables (shade.ts): a central difference that straddles a knot differs
-    // from the segment's exact slope by up to the slope jump between neighbouring segments (~1e-4 relative), hence
-    // rtol 3e-4 where the path goes through both gamma curves; everything else is exact to float64 rounding.
+    // The gamma curves are piecewise-linear tables (shade.ts): a central difference that straddles a segment bound
+    // differs from the segment's exact slope by a share of the slope jump there (< 0.5 %); a step of 1e-8 makes
+    // that rare enough for rtol 1e-5 (float64 round-off at this step stays near 1e-8 of the loss).
     const key = (k: keyof Inputs, grad: ArrayLike<number>, opts: Parameters<typeof checkGradient>[3] = {}) =>
-      checkGradient((v) => loss({ ...x, [k]: v }), x[k].slice(), grad, { label: `${kind}/${albedoKind} d/d${k}`, rtol: 3e-4, atol: 1e-6, ...opts });
+      checkGradient((v) => loss({ ...x, [k]: v }), x[k].slice(), grad, { label: `${kind}/${albedoKind} d/d${k}`, h: 1e-8, rtol: 1e-5, atol: 1e-6, ...opts });
     key('bg', g.background!);
     key('attr', gVertex.attr);
-    // A mip texel feeds many pixels, so more of its differences straddle a gamma knot: rtol 1e-3 there.
-    if (albedoKind !== 'colors') key('tex', gVertex.texture, albedoKind === 'mip' ? { rtol: 1e-3 } : {});
+    if (albedoKind !== 'colors') key('tex', gVertex.texture);
     if (kind !== 'none') {
       key('cam', gVertex.cam, { allowZero: kind === 'sh' });
       key('normals', gVertex.normals);

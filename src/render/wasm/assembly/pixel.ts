@@ -169,25 +169,29 @@ function textureBackward<T>(table: usize, grads: usize, nLevels: i32, uv: usize,
   }
 }
 
-/** shade.ts `powKernel` for one value: x^p through the table f (f64, m + 1 knots on a square-root grid); the slope d/dx goes to `slopeOut`. */
+// shade.ts `powTable`: entries [x0, y0, slope] (f64); segment 0 is [0, 2⁻¹⁶), then 256 per octave up to 1.
+const SEGMENT_SHIFT: i64 = 44, SEGMENT_BASE: i64 = (1023 - 16) << 8;
+
+/** shade.ts `powKernel` for one value: x^p through the table f; the slope d/dx goes to `slopeOut`. */
 let slopeOut: f64 = 0;
-@inline function powAt(x: f64, f: usize, m: i32, p: f64, lo: f64, clampTop: i32): f64 {
-  let v = x < lo ? lo : x;
-  if (v >= 1) {
+@inline function powAt(x: f64, f: usize, p: f64, lo: f64, clampTop: i32): f64 {
+  const v = x < lo ? lo : x;
+  if (!(v < 1)) {
     if (clampTop) { slopeOut = 0; return 1; }
     slopeOut = p * Math.pow(v, p - 1);
     return Math.pow(v, p);
   }
-  const fm = <f64>m, r = Math.sqrt(v), s = r * fm, k = <i32>s, w = s - <f64>k;
-  const y0 = load<f64>(f + (<usize>k << 3)), y1 = load<f64>(f + (<usize>(k + 1) << 3));
-  slopeOut = x < lo || v <= 0 ? 0 : ((y1 - y0) * fm) / (2 * r);
-  return y0 + w * (y1 - y0);
+  let k = (reinterpret<i64>(v) >> SEGMENT_SHIFT) - SEGMENT_BASE + 1;
+  if (k < 1) k = 0;
+  const e = f + <usize>(k * 24), s = load<f64>(e, 16);
+  slopeOut = x < lo ? 0 : s;
+  return load<f64>(e, 8) + (v - load<f64>(e)) * s;
 }
 
 /** shade.ts `powKernel`: out[i] = x^p, slope[i] = d out / d x. */
-function pow<T>(d: usize, f: usize, m: i32, p: f64, lo: f64, clampTop: i32, out: usize, slope: usize, n: i32): void {
+function pow<T>(d: usize, f: usize, p: f64, lo: f64, clampTop: i32, out: usize, slope: usize, n: i32): void {
   for (let i = 0; i < n; i++) {
-    wr<T>(out, i, powAt(rd<T>(d, i), f, m, p, lo, clampTop));
+    wr<T>(out, i, powAt(rd<T>(d, i), f, p, lo, clampTop));
     wr<T>(slope, i, slopeOut);
   }
 }
@@ -201,14 +205,14 @@ function pow<T>(d: usize, f: usize, m: i32, p: f64, lo: f64, clampTop: i32, out:
 @inline function inv(x: f64): f64 { return x > 0 ? 1 / Math.sqrt(x) : 0; }
 
 // Light at `light` (f64): [lx, ly, lz, c0, c1, c2, a0, a1, a2, ks, shininess]; light = 0: unlit. The gamma tables
-// (f64) are DECODE's and ENCODE's of shade.ts, with their knot count m (4096) and exponents.
+// (f64) are DECODE's and ENCODE's of shade.ts, with their exponents.
 const DEC_P: f64 = 2.2, ENC_P: f64 = 1 / 2.2, ENC_LO: f64 = 1e-4;
 
 /**
  * The shading chain of the fused forward per pixel (shade.ts `powKernel` DECODE → `phongKernel` → `powKernel`
  * ENCODE): alb → lin (+ slopeDec), Lambert + Blinn-Phong, → enc (+ slopeEnc), all [N,3].
  */
-function shade<T>(alb: usize, nrm: usize, pos: usize, light: usize, dec: usize, enc: usize, m: i32, lin: usize, slopeDec: usize, out: usize, slopeEnc: usize, N: i32): void {
+function shade<T>(alb: usize, nrm: usize, pos: usize, light: usize, dec: usize, enc: usize, lin: usize, slopeDec: usize, out: usize, slopeEnc: usize, N: i32): void {
   let l0: f64 = 0, l1: f64 = 0, l2: f64 = 0, c0: f64 = 0, c1: f64 = 0, c2: f64 = 0, a0: f64 = 0, a1: f64 = 0, a2: f64 = 0, ks: f64 = 0, k: f64 = 0;
   if (light) {
     l0 = load<f64>(light); l1 = load<f64>(light, 8); l2 = load<f64>(light, 16); c0 = load<f64>(light, 24); c1 = load<f64>(light, 32); c2 = load<f64>(light, 40);
@@ -217,9 +221,9 @@ function shade<T>(alb: usize, nrm: usize, pos: usize, light: usize, dec: usize, 
   const kInt = k >= 0 && k <= 256 && Math.floor(k) == k;
   for (let i = 0; i < N; i++) {
     const o = 3 * i;
-    const al0 = powAt(rd<T>(alb, o), dec, m, DEC_P, 0, 1); wr<T>(slopeDec, o, slopeOut);
-    const al1 = powAt(rd<T>(alb, o + 1), dec, m, DEC_P, 0, 1); wr<T>(slopeDec, o + 1, slopeOut);
-    const al2 = powAt(rd<T>(alb, o + 2), dec, m, DEC_P, 0, 1); wr<T>(slopeDec, o + 2, slopeOut);
+    const al0 = powAt(rd<T>(alb, o), dec, DEC_P, 0, 1); wr<T>(slopeDec, o, slopeOut);
+    const al1 = powAt(rd<T>(alb, o + 1), dec, DEC_P, 0, 1); wr<T>(slopeDec, o + 1, slopeOut);
+    const al2 = powAt(rd<T>(alb, o + 2), dec, DEC_P, 0, 1); wr<T>(slopeDec, o + 2, slopeOut);
     wr<T>(lin, o, al0); wr<T>(lin, o + 1, al1); wr<T>(lin, o + 2, al2);
     let s0 = al0, s1 = al1, s2 = al2;
     if (light) {
@@ -238,9 +242,9 @@ function shade<T>(alb: usize, nrm: usize, pos: usize, light: usize, dec: usize, 
     } else {
       s0 = rd<T>(lin, o); s1 = rd<T>(lin, o + 1); s2 = rd<T>(lin, o + 2);
     }
-    wr<T>(out, o, powAt(s0, enc, m, ENC_P, ENC_LO, 0)); wr<T>(slopeEnc, o, slopeOut);
-    wr<T>(out, o + 1, powAt(s1, enc, m, ENC_P, ENC_LO, 0)); wr<T>(slopeEnc, o + 1, slopeOut);
-    wr<T>(out, o + 2, powAt(s2, enc, m, ENC_P, ENC_LO, 0)); wr<T>(slopeEnc, o + 2, slopeOut);
+    wr<T>(out, o, powAt(s0, enc, ENC_P, ENC_LO, 0)); wr<T>(slopeEnc, o, slopeOut);
+    wr<T>(out, o + 1, powAt(s1, enc, ENC_P, ENC_LO, 0)); wr<T>(slopeEnc, o + 1, slopeOut);
+    wr<T>(out, o + 2, powAt(s2, enc, ENC_P, ENC_LO, 0)); wr<T>(slopeEnc, o + 2, slopeOut);
   }
 }
 
@@ -381,10 +385,10 @@ export function texture32(table: usize, n: i32, uv: usize, levels: usize, out: u
 export function texture64(table: usize, n: i32, uv: usize, levels: usize, out: usize, N: i32): void { texture<f64>(table, n, uv, levels, out, N); }
 export function textureBackward32(table: usize, grads: usize, n: i32, uv: usize, levels: usize, dy: usize, gUv: usize, N: i32): void { textureBackward<f32>(table, grads, n, uv, levels, dy, gUv, N); }
 export function textureBackward64(table: usize, grads: usize, n: i32, uv: usize, levels: usize, dy: usize, gUv: usize, N: i32): void { textureBackward<f64>(table, grads, n, uv, levels, dy, gUv, N); }
-export function pow32(d: usize, f: usize, m: i32, p: f64, lo: f64, clampTop: i32, out: usize, slope: usize, n: i32): void { pow<f32>(d, f, m, p, lo, clampTop, out, slope, n); }
-export function pow64(d: usize, f: usize, m: i32, p: f64, lo: f64, clampTop: i32, out: usize, slope: usize, n: i32): void { pow<f64>(d, f, m, p, lo, clampTop, out, slope, n); }
-export function shade32(alb: usize, nrm: usize, pos: usize, light: usize, dec: usize, enc: usize, m: i32, lin: usize, slopeDec: usize, out: usize, slopeEnc: usize, N: i32): void { shade<f32>(alb, nrm, pos, light, dec, enc, m, lin, slopeDec, out, slopeEnc, N); }
-export function shade64(alb: usize, nrm: usize, pos: usize, light: usize, dec: usize, enc: usize, m: i32, lin: usize, slopeDec: usize, out: usize, slopeEnc: usize, N: i32): void { shade<f64>(alb, nrm, pos, light, dec, enc, m, lin, slopeDec, out, slopeEnc, N); }
+export function pow32(d: usize, f: usize, p: f64, lo: f64, clampTop: i32, out: usize, slope: usize, n: i32): void { pow<f32>(d, f, p, lo, clampTop, out, slope, n); }
+export function pow64(d: usize, f: usize, p: f64, lo: f64, clampTop: i32, out: usize, slope: usize, n: i32): void { pow<f64>(d, f, p, lo, clampTop, out, slope, n); }
+export function shade32(alb: usize, nrm: usize, pos: usize, light: usize, dec: usize, enc: usize, lin: usize, slopeDec: usize, out: usize, slopeEnc: usize, N: i32): void { shade<f32>(alb, nrm, pos, light, dec, enc, lin, slopeDec, out, slopeEnc, N); }
+export function shade64(alb: usize, nrm: usize, pos: usize, light: usize, dec: usize, enc: usize, lin: usize, slopeDec: usize, out: usize, slopeEnc: usize, N: i32): void { shade<f64>(alb, nrm, pos, light, dec, enc, lin, slopeDec, out, slopeEnc, N); }
 export function shadeBackward32(px: usize, gImage: usize, alb: usize, nrm: usize, pos: usize, light: usize, slopeEnc: usize, slopeDec: usize, gAlb: usize, gNrm: usize, gPos: usize, sums: usize, N: i32): void { shadeBackward<f32>(px, gImage, alb, nrm, pos, light, slopeEnc, slopeDec, gAlb, gNrm, gPos, sums, N); }
 export function shadeBackward64(px: usize, gImage: usize, alb: usize, nrm: usize, pos: usize, light: usize, slopeEnc: usize, slopeDec: usize, gAlb: usize, gNrm: usize, gPos: usize, sums: usize, N: i32): void { shadeBackward<f64>(px, gImage, alb, nrm, pos, light, slopeEnc, slopeDec, gAlb, gNrm, gPos, sums, N); }
 export function scatter32(px: usize, N: i32, C: i32, compact: usize, dense: usize): void { scatter<f32>(px, N, C, compact, dense); }
