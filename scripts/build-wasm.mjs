@@ -13,11 +13,11 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const source = 'src/render/wasm/assembly/pixel.ts';
 const target = 'src/render/wasm/pixel-binary.ts';
 
-/** The compiled module's bytes (asc's own options: optimised, no runtime, no assertions). */
+/** The compiled module's bytes (asc's own options: optimised, no runtime, no assertions, 128-bit SIMD for the Phong geometry). */
 export async function compilePixelKernels() {
   let wasm = null;
   const stderr = [];
-  const { error } = await asc.main([source, '-O3', '--runtime', 'stub', '--noAssert', '--outFile', 'pixel.wasm'], {
+  const { error } = await asc.main([source, '-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd', '--outFile', 'pixel.wasm'], {
     readFile: (name, baseDir) => readFile(path.resolve(root, baseDir, name), 'utf8').catch(() => null),
     writeFile: (name, contents) => { if (name.endsWith('.wasm')) wasm = contents; },
     listFiles: () => [],

@@ -208,6 +208,62 @@ function pow<T>(d: usize, f: usize, p: f64, lo: f64, clampTop: i32, out: usize, 
 // (f64) are DECODE's and ENCODE's of shade.ts, with their exponents.
 const DEC_P: f64 = 2.2, ENC_P: f64 = 1 / 2.2, ENC_LO: f64 = 1e-4;
 
+/** [a[i], a[j]] as f64. */
+@inline function lanes<T>(a: usize, i: i32, j: i32): v128 { return f64x2(rd<T>(a, i), rd<T>(a, j)); }
+@inline function dot3(ax: v128, ay: v128, az: v128, bx: v128, by: v128, bz: v128): v128 { return f64x2.add(f64x2.add(f64x2.mul(ax, bx), f64x2.mul(ay, by)), f64x2.mul(az, bz)); }
+
+/** `inv` of both lanes. */
+@inline function vinv(x: v128): v128 {
+  const z = f64x2.splat(0);
+  return v128.bitselect(f64x2.div(f64x2.splat(1), f64x2.sqrt(x)), z, f64x2.gt(x, z));
+}
+// The Phong factors max(n·l, 0) and (n·h)^k of two pixels (lanes A, B) at once: the forward's arithmetic is
+// bound by its square roots and divisions, which f64x2 does two at a time (the same IEEE operations lane by lane,
+// so the results are those of scalar code). The backward stays scalar: its many live values spill in f64x2.
+let dpA: f64 = 0, dpB: f64 = 0, spA: f64 = 0, spB: f64 = 0;
+/** Factors of the pixels at offsets o and p of pos, nrm [N,3] into dpA, spA, dpB, spB. */
+@inline function pair<T>(pos: usize, nrm: usize, o: i32, p: i32, L: v128, M: v128, Q: v128, k: f64, kInt: bool): void {
+  const px = lanes<T>(pos, o, p), py = lanes<T>(pos, o + 1, p + 1), pz = lanes<T>(pos, o + 2, p + 2);
+  const Nx = lanes<T>(nrm, o, p), Ny = lanes<T>(nrm, o + 1, p + 1), Nz = lanes<T>(nrm, o + 2, p + 2);
+  const rn = vinv(dot3(Nx, Ny, Nz, Nx, Ny, Nz));
+  const nx = f64x2.mul(Nx, rn), ny = f64x2.mul(Ny, rn), nz = f64x2.mul(Nz, rn);
+  const Lx = f64x2.sub(L, px), Ly = f64x2.sub(M, py), Lz = f64x2.sub(Q, pz);
+  const rl = vinv(dot3(Lx, Ly, Lz, Lx, Ly, Lz));
+  const lx = f64x2.mul(Lx, rl), ly = f64x2.mul(Ly, rl), lz = f64x2.mul(Lz, rl);
+  const rv = vinv(dot3(px, py, pz, px, py, pz));
+  const Hx = f64x2.sub(lx, f64x2.mul(px, rv)), Hy = f64x2.sub(ly, f64x2.mul(py, rv)), Hz = f64x2.sub(lz, f64x2.mul(pz, rv));
+  const rh = vinv(dot3(Hx, Hy, Hz, Hx, Hy, Hz));
+  const d = dot3(nx, ny, nz, lx, ly, lz), s = f64x2.mul(dot3(nx, ny, nz, Hx, Hy, Hz), rh);
+  const z = f64x2.splat(0);
+  const dp = v128.bitselect(d, z, f64x2.gt(d, z));
+  dpA = f64x2.extract_lane(dp, 0); dpB = f64x2.extract_lane(dp, 1);
+  const sA = f64x2.extract_lane(s, 0), sB = f64x2.extract_lane(s, 1);
+  if (kInt) {
+    let sp = f64x2.splat(1), bb = s;
+    for (let e = <i32>k; e > 0; e >>= 1, bb = f64x2.mul(bb, bb)) if (e & 1) sp = f64x2.mul(sp, bb);
+    spA = sA > 0 ? f64x2.extract_lane(sp, 0) : 0; spB = sB > 0 ? f64x2.extract_lane(sp, 1) : 0;
+  } else {
+    spA = sA > 0 ? Math.pow(sA, k) : 0; spB = sB > 0 ? Math.pow(sB, k) : 0;
+  }
+}
+
+/** One pixel's decode → (Phong with factors dp, sp | unlit) → encode. */
+@inline function shadePixel<T>(alb: usize, o: i32, lit: bool, dp: f64, sp: f64, c0: f64, c1: f64, c2: f64, a0: f64, a1: f64, a2: f64, ks: f64, dec: usize, enc: usize, lin: usize, slopeDec: usize, out: usize, slopeEnc: usize): void {
+  const al0 = powAt(rd<T>(alb, o), dec, DEC_P, 0, 1); wr<T>(slopeDec, o, slopeOut);
+  const al1 = powAt(rd<T>(alb, o + 1), dec, DEC_P, 0, 1); wr<T>(slopeDec, o + 1, slopeOut);
+  const al2 = powAt(rd<T>(alb, o + 2), dec, DEC_P, 0, 1); wr<T>(slopeDec, o + 2, slopeOut);
+  wr<T>(lin, o, al0); wr<T>(lin, o + 1, al1); wr<T>(lin, o + 2, al2);
+  // Rounded through T like the stored linear albedo the backward reads.
+  let s0 = rd<T>(lin, o), s1 = rd<T>(lin, o + 1), s2 = rd<T>(lin, o + 2);
+  if (lit) {
+    const ssp = ks * sp;
+    s0 = <f64><T>(s0 * (a0 + c0 * dp) + c0 * ssp); s1 = <f64><T>(s1 * (a1 + c1 * dp) + c1 * ssp); s2 = <f64><T>(s2 * (a2 + c2 * dp) + c2 * ssp);
+  }
+  wr<T>(out, o, powAt(s0, enc, ENC_P, ENC_LO, 0)); wr<T>(slopeEnc, o, slopeOut);
+  wr<T>(out, o + 1, powAt(s1, enc, ENC_P, ENC_LO, 0)); wr<T>(slopeEnc, o + 1, slopeOut);
+  wr<T>(out, o + 2, powAt(s2, enc, ENC_P, ENC_LO, 0)); wr<T>(slopeEnc, o + 2, slopeOut);
+}
+
 /**
  * The shading chain of the fused forward per pixel (shade.ts `powKernel` DECODE → `phongKernel` → `powKernel`
  * ENCODE): alb → lin (+ slopeDec), Lambert + Blinn-Phong, → enc (+ slopeEnc), all [N,3].
@@ -218,33 +274,14 @@ function shade<T>(alb: usize, nrm: usize, pos: usize, light: usize, dec: usize, 
     l0 = load<f64>(light); l1 = load<f64>(light, 8); l2 = load<f64>(light, 16); c0 = load<f64>(light, 24); c1 = load<f64>(light, 32); c2 = load<f64>(light, 40);
     a0 = load<f64>(light, 48); a1 = load<f64>(light, 56); a2 = load<f64>(light, 64); ks = load<f64>(light, 72); k = load<f64>(light, 80);
   }
-  const kInt = k >= 0 && k <= 256 && Math.floor(k) == k;
-  for (let i = 0; i < N; i++) {
-    const o = 3 * i;
-    const al0 = powAt(rd<T>(alb, o), dec, DEC_P, 0, 1); wr<T>(slopeDec, o, slopeOut);
-    const al1 = powAt(rd<T>(alb, o + 1), dec, DEC_P, 0, 1); wr<T>(slopeDec, o + 1, slopeOut);
-    const al2 = powAt(rd<T>(alb, o + 2), dec, DEC_P, 0, 1); wr<T>(slopeDec, o + 2, slopeOut);
-    wr<T>(lin, o, al0); wr<T>(lin, o + 1, al1); wr<T>(lin, o + 2, al2);
-    let s0 = al0, s1 = al1, s2 = al2;
-    if (light) {
-      // Rounded through T like the stored linear albedo the backward reads.
-      const b0 = rd<T>(lin, o), b1 = rd<T>(lin, o + 1), b2 = rd<T>(lin, o + 2);
-      const px = rd<T>(pos, o), py = rd<T>(pos, o + 1), pz = rd<T>(pos, o + 2);
-      const Nx = rd<T>(nrm, o), Ny = rd<T>(nrm, o + 1), Nz = rd<T>(nrm, o + 2), rn = inv(Nx * Nx + Ny * Ny + Nz * Nz);
-      const nx = Nx * rn, ny = Ny * rn, nz = Nz * rn;
-      const Lx = l0 - px, Ly = l1 - py, Lz = l2 - pz, rl = inv(Lx * Lx + Ly * Ly + Lz * Lz);
-      const lx = Lx * rl, ly = Ly * rl, lz = Lz * rl;
-      const rv = inv(px * px + py * py + pz * pz);
-      const Hx = lx - px * rv, Hy = ly - py * rv, Hz = lz - pz * rv, rh = inv(Hx * Hx + Hy * Hy + Hz * Hz);
-      const d = nx * lx + ny * ly + nz * lz, s = (nx * Hx + ny * Hy + nz * Hz) * rh;
-      const dp = d > 0 ? d : 0, sp = s > 0 ? powPos(s, k, kInt) : 0, ssp = ks * sp;
-      s0 = <f64><T>(b0 * (a0 + c0 * dp) + c0 * ssp); s1 = <f64><T>(b1 * (a1 + c1 * dp) + c1 * ssp); s2 = <f64><T>(b2 * (a2 + c2 * dp) + c2 * ssp);
-    } else {
-      s0 = rd<T>(lin, o); s1 = rd<T>(lin, o + 1); s2 = rd<T>(lin, o + 2);
-    }
-    wr<T>(out, o, powAt(s0, enc, ENC_P, ENC_LO, 0)); wr<T>(slopeEnc, o, slopeOut);
-    wr<T>(out, o + 1, powAt(s1, enc, ENC_P, ENC_LO, 0)); wr<T>(slopeEnc, o + 1, slopeOut);
-    wr<T>(out, o + 2, powAt(s2, enc, ENC_P, ENC_LO, 0)); wr<T>(slopeEnc, o + 2, slopeOut);
+  const kInt = k >= 0 && k <= 256 && Math.floor(k) == k, lit = light != 0;
+  const L = f64x2.splat(l0), M = f64x2.splat(l1), Q = f64x2.splat(l2);
+  // Pixels in pairs (when N is odd the last one pairs with itself).
+  for (let i = 0; i < N; i += 2) {
+    const o = 3 * i, two = i + 1 < N;
+    if (lit) pair<T>(pos, nrm, o, two ? o + 3 : o, L, M, Q, k, kInt);
+    shadePixel<T>(alb, o, lit, dpA, spA, c0, c1, c2, a0, a1, a2, ks, dec, enc, lin, slopeDec, out, slopeEnc);
+    if (two) shadePixel<T>(alb, o + 3, lit, dpB, spB, c0, c1, c2, a0, a1, a2, ks, dec, enc, lin, slopeDec, out, slopeEnc);
   }
 }
 
