@@ -445,8 +445,9 @@ export function fusedBackward(s: FusedScene, raster: Raster, fw: FusedForward, d
   // Covered pixels: through the encode, the shading and the decode into gAlb (the forward's linear-albedo slot,
   // which the Phong backward reads first: SH computes it in a separate buffer).
   const L = s.light;
-  ws.f('gNrm').fill(0); ws.f('gPos').fill(0);
   if (L.kind === 'sh') {
+    // shBackwardKernel adds into gNrm; SH has no position gradient (the Phong / unlit kernel writes both).
+    ws.f('gNrm').fill(0); ws.f('gPos').fill(0);
     const gEnc = ws.f('enc'); // the forward's encoded values are no longer needed
     gather(px, N, 3, gImage, gEnc);
     multiply(gEnc, ws.f('slopeEnc'), gEnc, 3 * N);
@@ -466,7 +467,6 @@ export function fusedBackward(s: FusedScene, raster: Raster, fw: FusedForward, d
   }
   const V = s.clip.batched ? s.clip.vertexCount : 0;
   if (a.kind === 'texture') {
-    ws.f('gUv').fill(0);
     const table = ws.i('gTexTable');
     for (let l = 0; l < a.pyramid.length; l++) table[l] = p(`gTex${l}`);
     k.textureBackward(p('texTable'), p('gTexTable'), a.pyramid.length, p('uv'), a.mip ? p('levels') : 0, p('lin'), p('gUv'), N);

@@ -19,9 +19,10 @@ export interface PixelKernelSet {
   coverage(ids: Ptr, rasterBary: Ptr, records: Ptr, tris: Ptr, B: number, H: number, W: number, V: number, batched: number, pixels: Ptr, bary: Ptr): number;
   interpolate(pixels: Ptr, bary: Ptr, ids: Ptr, N: number, P: number, V: number, C: number, stride: number, tris: Ptr, a: Ptr, outA: Ptr, b: Ptr, outB: Ptr): void;
   texture(table: Ptr, levels: number, uv: Ptr, levelOf: Ptr, out: Ptr, N: number): void;
+  /** Adds into the level gradients (grads: a table of their offsets); writes gUv. */
   textureBackward(table: Ptr, grads: Ptr, levels: number, uv: Ptr, levelOf: Ptr, dy: Ptr, gUv: Ptr, N: number): void;
   pow(d: Ptr, table: Ptr, p: number, lo: number, clampTop: number, out: Ptr, slope: Ptr, n: number): void;
-  /** Decode → Phong (light ≠ 0) or unlit → encode. */
+  /** Decode → Phong (light ≠ 0) or unlit → encode; the backward writes gAlb, gNrm, gPos. */
   shade(alb: Ptr, nrm: Ptr, pos: Ptr, light: Ptr, decode: Ptr, encode: Ptr, lin: Ptr, slopeDec: Ptr, out: Ptr, slopeEnc: Ptr, N: number): void;
   shadeBackward(pixels: Ptr, gImage: Ptr, lin: Ptr, nrm: Ptr, pos: Ptr, light: Ptr, slopeEnc: Ptr, slopeDec: Ptr, gAlb: Ptr, gNrm: Ptr, gPos: Ptr, sums: Ptr, N: number): void;
   scatter(pixels: Ptr, N: number, C: number, compact: Ptr, dense: Ptr): void;

@@ -104,18 +104,20 @@ let tW00: f64 = 0, tW01: f64 = 0, tW10: f64 = 0, tW11: f64 = 0, tFx: f64 = 0, tF
   return <usize>ri(table, 3 * L);
 }
 
-/** out[i·3 + k] += weight·bilinear(level L, uv[i])_k. */
-@inline function sampleAt<T>(table: usize, L: i32, uv: usize, i: i32, weight: f64, out: usize): void {
+/** out[i·3 + k] = weight·bilinear(level L, uv[i])_k, or += when `add` (the second level of a mip sample). */
+@inline function sampleAt<T>(table: usize, L: i32, uv: usize, i: i32, weight: f64, out: usize, add: bool): void {
   const data = tap<T>(table, L, uv, i, weight);
   const i00 = tI00, i01 = tI01, i10 = tI10, i11 = tI11, w00 = tW00, w01 = tW01, w10 = tW10, w11 = tW11;
   const o = i * 3;
   for (let k = 0; k < 3; k++) {
-    ad<T>(out, o + k, w00 * rd<T>(data, i00 + k) + w01 * rd<T>(data, i01 + k) + w10 * rd<T>(data, i10 + k) + w11 * rd<T>(data, i11 + k));
+    const v = w00 * rd<T>(data, i00 + k) + w01 * rd<T>(data, i01 + k) + w10 * rd<T>(data, i10 + k) + w11 * rd<T>(data, i11 + k);
+    if (add) ad<T>(out, o + k, v);
+    else wr<T>(out, o + k, v);
   }
 }
 
-/** Backward of {@link sampleAt}: adds into the level's gradient (grads table: offset per level) and gUv. */
-@inline function sampleBackwardAt<T>(table: usize, grads: usize, L: i32, uv: usize, i: i32, weight: f64, dy: usize, gUv: usize): void {
+/** Backward of {@link sampleAt}: adds into the level's gradient (grads table: offset per level); sets gUv[i], or adds when `add`. */
+@inline function sampleBackwardAt<T>(table: usize, grads: usize, L: i32, uv: usize, i: i32, weight: f64, dy: usize, gUv: usize, add: bool): void {
   const data = tap<T>(table, L, uv, i, weight), gTex = <usize>ri(grads, L), h = ri(table, 3 * L + 1), w = ri(table, 3 * L + 2);
   const i00 = tI00, i01 = tI01, i10 = tI10, i11 = tI11, w00 = tW00, w01 = tW01, w10 = tW10, w11 = tW11, fx = tFx, fy = tFy;
   const o = i * 3;
@@ -128,28 +130,28 @@ let tW00: f64 = 0, tW01: f64 = 0, tW10: f64 = 0, tW11: f64 = 0, tFx: f64 = 0, tF
     gfx += g * weight * ((1 - fy) * (t01 - t00) + fy * (t11 - t10));
     gfy += g * weight * ((1 - fx) * (t10 - t00) + fx * (t11 - t01));
   }
-  ad<T>(gUv, 2 * i, gfx * <f64>w);
-  ad<T>(gUv, 2 * i + 1, -gfy * <f64>h);
+  if (add) { ad<T>(gUv, 2 * i, gfx * <f64>w); ad<T>(gUv, 2 * i + 1, -gfy * <f64>h); }
+  else { wr<T>(gUv, 2 * i, gfx * <f64>w); wr<T>(gUv, 2 * i + 1, -gfy * <f64>h); }
 }
 
 function texture<T>(table: usize, nLevels: i32, uv: usize, levels: usize, out: usize, N: i32): void {
-  memory.fill(out, 0, <usize>(3 * N) << shift<T>());
+  // Stores, not adds into a zeroed buffer: the read of a value just written costs a third of the kernel.
   for (let i = 0; i < N; i++) {
-    if (levels == 0) { sampleAt<T>(table, 0, uv, i, 1, out); continue; }
+    if (levels == 0) { sampleAt<T>(table, 0, uv, i, 1, out, false); continue; }
     const lv = rf(levels, i), l = lv < 0 ? 0 : lv > <f64>(nLevels - 1) ? <f64>(nLevels - 1) : lv;
     const l0 = <i32>Math.floor(l), f = l - <f64>l0;
-    sampleAt<T>(table, l0, uv, i, 1 - f, out);
-    sampleAt<T>(table, min(l0 + 1, nLevels - 1), uv, i, f, out);
+    sampleAt<T>(table, l0, uv, i, 1 - f, out, false);
+    sampleAt<T>(table, min(l0 + 1, nLevels - 1), uv, i, f, out, true);
   }
 }
 
 function textureBackward<T>(table: usize, grads: usize, nLevels: i32, uv: usize, levels: usize, dy: usize, gUv: usize, N: i32): void {
   for (let i = 0; i < N; i++) {
-    if (levels == 0) { sampleBackwardAt<T>(table, grads, 0, uv, i, 1, dy, gUv); continue; }
+    if (levels == 0) { sampleBackwardAt<T>(table, grads, 0, uv, i, 1, dy, gUv, false); continue; }
     const lv = rf(levels, i), l = lv < 0 ? 0 : lv > <f64>(nLevels - 1) ? <f64>(nLevels - 1) : lv;
     const l0 = <i32>Math.floor(l), f = l - <f64>l0;
-    sampleBackwardAt<T>(table, grads, l0, uv, i, 1 - f, dy, gUv);
-    sampleBackwardAt<T>(table, grads, min(l0 + 1, nLevels - 1), uv, i, f, dy, gUv);
+    sampleBackwardAt<T>(table, grads, l0, uv, i, 1 - f, dy, gUv, false);
+    sampleBackwardAt<T>(table, grads, min(l0 + 1, nLevels - 1), uv, i, f, dy, gUv, true);
   }
   // texture.ts `foldPyramidGrad`: the transpose of the 2×2 box pyramid, coarse to fine.
   for (let l = nLevels - 1; l > 0; l--) {
@@ -285,10 +287,14 @@ function shade<T>(alb: usize, nrm: usize, pos: usize, light: usize, dec: usize, 
   }
 }
 
+/** p[o..o+2] = 0. */
+@inline function zero3<T>(p: usize, o: i32): void { wr<T>(p, o, 0); wr<T>(p, o + 1, 0); wr<T>(p, o + 2, 0); }
+
 /**
- * Backward of {@link shade} from the dense image gradient gImage [B·H·W,3] at the covered pixels: gAlb [N,3]
- * (written), gNrm, gPos [N,3] (accumulated; shade.ts `phongBackwardKernel`), and the light parameters' gradients
- * written to sums (f64): [lx, ly, lz, c0, c1, c2, a0, a1, a2, ks].
+ * Backward of {@link shade} from the dense image gradient gImage [B·H·W,3] at the covered pixels: gAlb, gNrm and
+ * gPos [N,3] (written, zeros where no gradient: stores, not adds into zeroed buffers; shade.ts
+ * `phongBackwardKernel`), and the light parameters' gradients written to sums (f64): [lx, ly, lz, c0, c1, c2, a0,
+ * a1, a2, ks].
  */
 function shadeBackward<T>(pixels: usize, gImage: usize, alb: usize, nrm: usize, pos: usize, light: usize, slopeEnc: usize, slopeDec: usize, gAlb: usize, gNrm: usize, gPos: usize, sums: usize, N: i32): void {
   let l0: f64 = 0, l1: f64 = 0, l2: f64 = 0, c0: f64 = 0, c1: f64 = 0, c2: f64 = 0, a0: f64 = 0, a1: f64 = 0, a2: f64 = 0, ks: f64 = 0, k: f64 = 0;
@@ -304,10 +310,11 @@ function shadeBackward<T>(pixels: usize, gImage: usize, alb: usize, nrm: usize, 
     const g0 = <f64><T>(rd<T>(gImage, q) * rd<T>(slopeEnc, o)), g1 = <f64><T>(rd<T>(gImage, q + 1) * rd<T>(slopeEnc, o + 1)), g2 = <f64><T>(rd<T>(gImage, q + 2) * rd<T>(slopeEnc, o + 2));
     if (!light) {
       wr<T>(gAlb, o, g0 * rd<T>(slopeDec, o)); wr<T>(gAlb, o + 1, g1 * rd<T>(slopeDec, o + 1)); wr<T>(gAlb, o + 2, g2 * rd<T>(slopeDec, o + 2));
+      zero3<T>(gNrm, o); zero3<T>(gPos, o);
       continue;
     }
     if (g0 == 0 && g1 == 0 && g2 == 0) {
-      wr<T>(gAlb, o, 0); wr<T>(gAlb, o + 1, 0); wr<T>(gAlb, o + 2, 0);
+      zero3<T>(gAlb, o); zero3<T>(gNrm, o); zero3<T>(gPos, o);
       continue;
     }
     const px = rd<T>(pos, o), py = rd<T>(pos, o + 1), pz = rd<T>(pos, o + 2);
@@ -333,7 +340,7 @@ function shadeBackward<T>(pixels: usize, gImage: usize, alb: usize, nrm: usize, 
     const gdp = g0 * al0 * c0 + g1 * al1 * c1 + g2 * al2 * c2, gsp = ks * gc;
     const gd = d > 0 ? gdp : 0;
     const gs = s > 0 ? (gsp * k * sp) / s : 0;
-    if (gd == 0 && gs == 0) continue;
+    if (gd == 0 && gs == 0) { zero3<T>(gNrm, o); zero3<T>(gPos, o); continue; }
     // u = U/|U| ⇒ ∂L/∂U = (g − u(u·g))/|U|.
     let gx = gs * nx, gy = gs * ny, gz = gs * nz, t = hx * gx + hy * gy + hz * gz;
     const gHx = (gx - hx * t) * rh, gHy = (gy - hy * t) * rh, gHz = (gz - hz * t) * rh;
@@ -342,9 +349,9 @@ function shadeBackward<T>(pixels: usize, gImage: usize, alb: usize, nrm: usize, 
     t = vx * gHx + vy * gHy + vz * gHz;
     const gVx = (gHx - vx * t) * rv, gVy = (gHy - vy * t) * rv, gVz = (gHz - vz * t) * rv;
     gx = gd * lx + gs * hx; gy = gd * ly + gs * hy; gz = gd * lz + gs * hz; t = nx * gx + ny * gy + nz * gz;
-    ad<T>(gNrm, o, (gx - nx * t) * rn); ad<T>(gNrm, o + 1, (gy - ny * t) * rn); ad<T>(gNrm, o + 2, (gz - nz * t) * rn);
+    wr<T>(gNrm, o, (gx - nx * t) * rn); wr<T>(gNrm, o + 1, (gy - ny * t) * rn); wr<T>(gNrm, o + 2, (gz - nz * t) * rn);
     sLx += gLx; sLy += gLy; sLz += gLz;
-    ad<T>(gPos, o, -(gLx + gVx)); ad<T>(gPos, o + 1, -(gLy + gVy)); ad<T>(gPos, o + 2, -(gLz + gVz));
+    wr<T>(gPos, o, -(gLx + gVx)); wr<T>(gPos, o + 1, -(gLy + gVy)); wr<T>(gPos, o + 2, -(gLz + gVz));
   }
   store<f64>(sums, sLx); store<f64>(sums, sLy, 8); store<f64>(sums, sLz, 16); store<f64>(sums, sC0, 24); store<f64>(sums, sC1, 32);
   store<f64>(sums, sC2, 40); store<f64>(sums, sA0, 48); store<f64>(sums, sA1, 56); store<f64>(sums, sA2, 64); store<f64>(sums, sKs, 72);
