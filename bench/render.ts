@@ -21,11 +21,15 @@ function median(xs: number[]): number {
 }
 
 /**
- * Median wall-clock ms of `runs` calls after `warmup` calls (10 by default: V8's optimising tiers for the JS and
- * the WebAssembly kernels, and the workspace pool, settle within them), and the process CPU time (user + system, ms) per call
+ * Median wall-clock ms of `runs` calls after `warmup` calls, and the process CPU time (user + system, ms) per call
  * over the same runs: on a loaded machine the CPU time is the better estimate of what one dedicated core takes.
+ * 40 warm-up calls by default: a fit runs hundreds of steps, and the step time settles only after ~40 (per-step
+ * phases at 224²: until then the tf part of a step, the loss and its gradient in tf's WebAssembly kernels, takes
+ * ~3 ms more in most runs, the renderer's own phases settle within 10; with `node --no-liftoff`, which compiles
+ * WebAssembly with the optimising tier up front, it settled within 10 in one run of two: likely V8's tier-up of tf's
+ * WebAssembly kernels).
  */
-function time(f: () => void, runs: number, warmup = 10): { wall: number; cpu: number } {
+function time(f: () => void, runs: number, warmup = 40): { wall: number; cpu: number } {
   for (let i = 0; i < warmup; i++) f();
   const ts: number[] = [];
   const c0 = process.cpuUsage();
