@@ -155,7 +155,7 @@ function powTable(p: number): Float64Array {
 const bits = new Float64Array(1), bitsHi = new Int32Array(bits.buffer, 4, 1);
 
 /** The segment of x in [0, 1) (x ≥ 0): same arithmetic as the WebAssembly kernels' (i64 bits >> SEGMENT_SHIFT). */
-export function segmentOf(x: number): number {
+function segmentOf(x: number): number {
   bits[0] = x;
   const k = (bitsHi[0] >> (SEGMENT_SHIFT - 32)) - SEGMENT_BASE + 1;
   return k < 1 ? 0 : k;
@@ -177,7 +177,8 @@ export function powKernel(d: Num, table: PowTable, out: Num, slope: Num, n = d.l
   for (let i = 0; i < n; i++) {
     const v = d[i] < lo ? lo : d[i];
     if (!(v < 1)) {
-      if (clampTop) { out[i] = 1; slope[i] = 0; } else { out[i] = Math.pow(v, p); slope[i] = p * Math.pow(v, p - 1); }
+      // v ≥ 1, or NaN (which stays NaN).
+      if (clampTop && v >= 1) { out[i] = 1; slope[i] = 0; } else { out[i] = Math.pow(v, p); slope[i] = p * Math.pow(v, p - 1); }
       continue;
     }
     const e = 3 * segmentOf(v), s = f[e + 2];

@@ -179,7 +179,8 @@ let slopeOut: f64 = 0;
 @inline function powAt(x: f64, f: usize, p: f64, lo: f64, clampTop: i32): f64 {
   const v = x < lo ? lo : x;
   if (!(v < 1)) {
-    if (clampTop) { slopeOut = 0; return 1; }
+    // v ≥ 1, or NaN (which stays NaN).
+    if (clampTop && v >= 1) { slopeOut = 0; return 1; }
     slopeOut = p * Math.pow(v, p - 1);
     return Math.pow(v, p);
   }
