@@ -5,7 +5,10 @@
  * 512×512 UV texture, forward+backward ≤ 20 ms at 224², ≤ 60 ms at 512²; rasterize alone, 100k triangles at
  * 1024², ≤ 50 ms. GANFIT_MODEL=path overrides the asset location (for bundled runs); without the asset a
  * procedural head-sized ellipsoid of the same size stands in. Figures are medians.
- * `GANFIT_BENCH_PHASES=1` adds a per-phase breakdown of one 224² step.
+ * `render_fwd_bwd_*` is the step a fit takes: render, an MSE loss against a target image, the gradients of every
+ * input, each read back to JS; `render_only_fwd_bwd_*` is the renderer's own part of it: forward + backward from a
+ * given image gradient, gradients left in tf. `GANFIT_BENCH_PHASES=1` adds a per-phase breakdown of one 224² step. `reference_work_ms` / `reference_work_after_ms`:
+ * a fixed workload that touches nothing of ganfit, timed before and after (bench/timing.ts `referenceWorkMs`).
  */
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
@@ -14,11 +17,8 @@ import { render, rasterize, modelToCamera, toClip, collectRenderPhases, type Per
 import { loadFaceModel, DEFAULT_MODEL_URL } from '../src/model/load.js';
 import { modelPositions } from '../src/model/mesh.js';
 import { sphere, checkerTexture } from '../test/render/fixtures.js';
+import { median, referenceWorkMs } from './timing.js';
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
 
 /**
  * Median wall-clock ms of `runs` calls after `warmup` calls, and the process CPU time (user + system, ms) per call
@@ -62,7 +62,8 @@ export async function benchRender(): Promise<Record<string, number>> {
   const rotation = tf.variable(tf.tensor1d([0.05, 0.3, 0.02]));
   const translation = tf.variable(tf.tensor1d([0, 2, 60]));
   const lightPos = tf.variable(tf.tensor1d([30, -30, 0]));
-  const results: Record<string, number> = {};
+  // The machine's speed before and after (bench/timing.ts): figures of runs whose reference differs are not comparable.
+  const results: Record<string, number> = { reference_work_ms: referenceWorkMs() };
   const mesh: RenderMesh = { positions, triangles: head.triangles, uvs, uvTriangles: head.uvTriangles };
   for (const size of [224, 512]) {
     const camera: PerspectiveCamera = { kind: 'perspective', rotation, translation, focal: size * 1.6 };
@@ -81,6 +82,20 @@ export async function benchRender(): Promise<Record<string, number>> {
     const fb = time(step, size === 224 ? 41 : 21);
     results[`render_fwd_bwd_${size}_ms`] = fb.wall;
     results[`render_fwd_bwd_${size}_cpu_ms`] = fb.cpu;
+    // The renderer alone: forward + backward for a given image gradient, no loss ops, gradients left in tf (as in a
+    // fit; tf's WebAssembly kernels run eagerly, so nothing is pending when the call returns).
+    const dy = tf.randomUniform([size, size, 3], -1, 1, 'float32', 2);
+    const renderOnly = () => tf.tidy(() => {
+      tf.grads((p: tf.Tensor, tex: tf.Tensor, rot: tf.Tensor, tr: tf.Tensor, lp: tf.Tensor) => render(
+        { ...mesh, positions: p as tf.Tensor2D },
+        { ...camera, rotation: rot as tf.Tensor1D, translation: tr as tf.Tensor1D },
+        { ...light, position: lp as tf.Tensor1D }, tex as tf.Tensor3D, { resolution: [size, size] },
+      ).image)([positions, texture, rotation, translation, lightPos], dy);
+    });
+    const ro = time(renderOnly, size === 224 ? 41 : 21);
+    results[`render_only_fwd_bwd_${size}_ms`] = ro.wall;
+    results[`render_only_fwd_bwd_${size}_cpu_ms`] = ro.cpu;
+    dy.dispose();
     const fwd = () => tf.tidy(() => { render(mesh, camera, light, texture, { resolution: [size, size] }).image.dataSync(); });
     const fo = time(fwd, 15);
     results[`render_fwd_${size}_ms`] = fo.wall;
@@ -112,6 +127,7 @@ export async function benchRender(): Promise<Record<string, number>> {
   results.rasterize_100k_1024_cpu_ms = ra.cpu;
   clip.dispose();
   tf.dispose([positions, uvs, texture, rotation, translation, lightPos]);
+  results.reference_work_after_ms = referenceWorkMs();
   return results;
 }
 

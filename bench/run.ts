@@ -9,6 +9,7 @@ import { benchFit } from './fit.js';
 import { benchRender } from './render.js';
 import { benchLosses } from './losses.js';
 import { benchTexture } from './texture.js';
+import { referenceWorkMs } from './timing.js';
 
 const only = process.argv.slice(2);
 const benches: [string, () => Promise<unknown>][] = [
@@ -19,7 +20,7 @@ const benches: [string, () => Promise<unknown>][] = [
   ['losses', () => benchLosses()],
   ['texture', () => benchTexture()],
 ];
-console.log(`# ganfit bench — ${os.cpus()[0]?.model ?? 'cpu'}, load average ${os.loadavg()[0].toFixed(2)}, node ${process.version}`);
+console.log(`# ganfit bench — ${os.cpus()[0]?.model ?? 'cpu'}, load average ${os.loadavg()[0].toFixed(2)}, node ${process.version}, reference workload ${referenceWorkMs()} ms (bench/timing.ts: the machine's speed)`);
 for (const [name, run] of benches) {
   if (only.length && !only.includes(name)) continue;
   const start = performance.now();
