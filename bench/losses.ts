@@ -9,11 +9,8 @@ import { conv2dInputGradient, type InputGradientMethod } from '../src/engine/ker
 import { loadRecognitionNet, faceApiModelDirectory } from '../src/losses/recognition-net.js';
 import { squareCropTransform } from '../src/losses/align.js';
 import { computeLosses, photoTarget, totalLoss, type LossWeights } from '../src/losses/terms.js';
+import { median } from './timing.js';
 
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 function time(f: () => void, runs = 9, warm = 2): number {
   for (let i = 0; i < warm; i++) f();
   const t: number[] = [];
