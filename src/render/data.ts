@@ -23,6 +23,24 @@ export function tensorOf(a: Float32Array | Float64Array, shape: number[]): tf.Te
 }
 
 /**
+ * Float32 arrays of per-call data handed out again once their user gives them back (render()'s vertex stage: ~1 MB
+ * a step for the ICT head, otherwise garbage that makes V8 collect every few steps). Contents are undefined.
+ */
+const pool = new Map<number, Float32Array[]>();
+const POOLED_PER_SIZE = 8;
+export function acquireF32(n: number): Float32Array {
+  return pool.get(n)?.pop() ?? new Float32Array(n);
+}
+/** Give arrays from {@link acquireF32} back (nothing may read or write them after this). */
+export function releaseF32(...arrays: Float32Array[]): void {
+  for (const a of arrays) {
+    let free = pool.get(a.length);
+    if (!free) pool.set(a.length, (free = []));
+    if (free.length < POOLED_PER_SIZE && !free.includes(a)) free.push(a);
+  }
+}
+
+/**
  * A float32 buffer of n elements reused between calls under `key` (zeroed when `zero`), for data that only goes
  * into {@link tensorOf}; a fresh one off wasm (where tensors may keep the array).
  */

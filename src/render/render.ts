@@ -209,7 +209,7 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
       fwd = fw;
       crossings = fw.crossings;
       const recording = tapeRecording();
-      release = recording ? null : () => releaseWorkspace(ws);
+      release = recording ? null : () => { releaseWorkspace(ws); geo.release(); };
       return {
         value: tensorOf(ws.imageOut.subarray(0, 3 * D), px(3)),
         gradFunc: (dy: tf.Tensor) => {
@@ -225,6 +225,8 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
           grads.push(tensorOf(gv.attr, ts[G].shape));
           if (texture) grads.push(tensorOf(gv.texture!, ts[G + 1].shape));
           releaseWorkspace(ws);
+          // This render's other backward passes (alpha, depth, normals, UVs: recorded later) have run already.
+          geo.release();
           if (L.kind === 'phong') grads.push(tensorOf(g.position!, ts[li].shape), tensorOf(g.color!, ts[li + 1].shape), tensorOf(g.ambient!, ts[li + 2].shape), tensorOf(g.specular!, ts[li + 3].shape));
           if (L.kind === 'sh') grads.push(tensorOf(g.coeffs!, ts[li].shape));
           if (bgT) grads.push(tensorOf(g.background!, bgT.shape));

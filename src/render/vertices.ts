@@ -9,7 +9,7 @@ import { tf } from '../engine/index.js';
 import { affineBlocks64, affineBlocksBackward64, type Camera, type Camera64, type Resolution } from './camera.js';
 import { vertexNormalsKernel, vertexNormalsBackwardKernel } from './shade.js';
 import type { Num } from './interpolate.js';
-import { readF32, tensorOf, scratchF32 } from './data.js';
+import { readF32, tensorOf, scratchF32, acquireF32, releaseF32 } from './data.js';
 
 /** Kernel: out[v,c] = q[0,c] + Σⱼ x[v,j]·q[1+j,c]; x [V,3], q [4,k] row-major, out [V,k]. */
 export function affineKernel(x: Num, q: Num, k: number, out: Num): void {
@@ -106,6 +106,8 @@ export interface VertexStage {
    * gCam is accumulated into when normals are computed from the positions.
    */
   backward(gClip: Num | null, gCam: Num | null, gNrm: Num | null): tf.Tensor[];
+  /** Hands clip, cam and normals back to the pool: call once nothing (no later backward) reads them. */
+  release(): void;
 }
 
 const values = (p: tf.Tensor | ArrayLike<number> | number): Num | number => (p instanceof tf.Tensor ? readF32(p) : typeof p === 'number' ? p : Float64Array.from(p));
@@ -124,8 +126,8 @@ export function vertexStage(positions: tf.Tensor2D, meshNormals: tf.Tensor2D | u
   };
   const pos = readF32(positions), V = pos.length / 3, B = cameras.length;
   const mn = meshNormals ? readF32(meshNormals) : null;
-  const clip = new Float32Array(4 * V * B), cam = new Float32Array(3 * V * B), normals = new Float32Array(3 * V * B);
-  const len = mn ? null : new Float32Array(V * B);
+  const clip = acquireF32(4 * V * B), cam = acquireF32(3 * V * B), normals = acquireF32(3 * V * B);
+  const len = mn ? null : acquireF32(V * B);
   const views: View[] = cameras.map((c, b) => {
     const rotation = values(c.rotation) as Num, translation = values(c.translation) as Num;
     const principal = c.principal === undefined ? undefined : (values(c.principal) as Num);
@@ -183,5 +185,11 @@ export function vertexStage(positions: tf.Tensor2D, meshNormals: tf.Tensor2D | u
       return tf.tensor(Float32Array.from(gIn[i] ?? new Float64Array(t.size)), t.shape);
     });
   };
-  return { inputs, clip, cam, normals, backward };
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    releaseF32(clip, cam, normals, ...(len ? [len] : []));
+  };
+  return { inputs, clip, cam, normals, backward, release };
 }

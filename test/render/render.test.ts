@@ -170,3 +170,28 @@ test('forward+backward: gradients reach positions, camera, light and texture; no
   tf.dispose([r.image, r.alpha, r.depth, r.uv, r.normals]);
   assert.equal(tf.memory().numTensors, before);
 });
+
+test('two renders in one loss (their backward passes after both forwards) equal each one alone', async () => {
+  // render() reuses its per-call buffers once a call's backward is done: a second render in flight must not
+  // take the first one's (the fit's identity loss renders a second view before any backward).
+  await initEngine();
+  const mesh = meshOf(sphere(12, 18, [8, 11, 9], 3));
+  const tex = tf.tensor3d(checkerTexture(32, 4), [32, 32, 3]);
+  const target = tf.randomUniform([40, 48, 3], 0, 1, 'float32', 4);
+  const views: [number, number, number][] = [[0.1, 0.2, 0], [-0.2, -0.5, 0.1]];
+  const lossOf = (pos: tf.Tensor, rot: number[]) => {
+    const r = render({ ...mesh, positions: pos as tf.Tensor2D }, { kind: 'perspective', rotation: rot, translation: [0, 0, 60], focal: 100 }, light, tex, { resolution: [40, 48] });
+    return tf.addN([tf.mean(tf.square(tf.sub(r.image, target))), tf.mul(tf.mean(r.alpha), 0.3), tf.mul(tf.mean(r.depth), 1e-3), tf.mul(tf.mean(r.normals), 0.1)]);
+  };
+  const gradOf = (f: (pos: tf.Tensor) => tf.Tensor) => tf.tidy(() => tf.grad(f)(mesh.positions).dataSync().slice());
+  const both = gradOf((pos) => tf.add(lossOf(pos, views[0]), lossOf(pos, views[1])));
+  const one = gradOf((pos) => lossOf(pos, views[0])), two = gradOf((pos) => lossOf(pos, views[1]));
+  let scale = 0, worst = 0;
+  for (let i = 0; i < both.length; i++) {
+    scale = Math.max(scale, Math.abs(one[i] + two[i]));
+    worst = Math.max(worst, Math.abs(both[i] - (one[i] + two[i])));
+  }
+  assert.ok(scale > 0, 'gradients reach the positions');
+  assert.ok(worst <= 1e-5 * scale, `max |both − (one + two)| = ${worst} (scale ${scale})`);
+  tf.dispose([tex, target]);
+});
