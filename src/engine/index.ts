@@ -5,7 +5,7 @@
  * that @vladmandic/face-api also requires) is shared by every network and op.
  */
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { registerMissingKernels } from './kernels/index.js';
@@ -40,4 +40,23 @@ export async function initEngine(options: EngineOptions = {}): Promise<BackendNa
   await tf.ready();
   registerMissingKernels(backend);
   return backend;
+}
+
+/**
+ * A float32 tensor's values without a copy where the backend allows it: on wasm a view of the tensor's memory in
+ * tf's heap, valid only until the next tf call (an op may grow the heap, which detaches the view, or reuse the
+ * memory once the tensor is disposed), so read it at once and never keep it; elsewhere a copy (other dtypes as
+ * float32).
+ */
+export function transientValues(t: tf.Tensor): Float32Array {
+  if (t.dtype === 'float32' && tf.getBackend() === 'wasm') {
+    const backend = tf.backend() as BackendWasm;
+    const entry = backend.dataIdMap.get(t.dataId);
+    if (entry && typeof entry.memoryOffset === 'number') {
+      // HEAPU8 (the Emscripten heap, which tf's own readSync slices) is missing from the package's typings.
+      const heap = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8;
+      return new Float32Array(heap.buffer, entry.memoryOffset, t.size);
+    }
+  }
+  return t.dtype === 'float32' ? (t.dataSync() as Float32Array) : Float32Array.from(t.dataSync());
 }

@@ -3,7 +3,7 @@
  * gamma → composite → antialias, fused.ts) with a hand-written backward. `renderComposed()` wires the small ops
  * together instead (same signature and outputs; the reference the fused path is tested against).
  */
-import { tf } from '../engine/index.js';
+import { tf, transientValues } from '../engine/index.js';
 import { modelToCamera, toClip, type Camera, type Resolution } from './camera.js';
 import { rasterize, rasterMask, type Raster } from './rasterize.js';
 import { interpolate } from './interpolate.js';
@@ -217,7 +217,8 @@ export function render(mesh: RenderMesh, camera: Camera | Camera[], light: Point
           if (L.kind === 'phong') { g.position = new Float32Array(3); g.color = new Float32Array(3); g.ambient = new Float32Array(3); g.specular = new Float32Array(1); }
           if (L.kind === 'sh') g.coeffs = new Float32Array(27);
           phase(null);
-          const gv = fusedBackward(scene, raster, fw, f32(dy), g);
+          // dy read in place (no tf call runs until fusedBackward has copied it into the kernels' memory).
+          const gv = fusedBackward(scene, raster, fw, transientValues(dy), g);
           phase('backward');
           // gv views the workspace: consumed before it goes back to the pool.
           const grads = geo.backward(gv.clip, gv.cam, gv.normals);
