@@ -174,8 +174,13 @@ export interface ConstParams {
    * convolutions are skipped, with the same result.
    */
   activeLevels: number;
-  /** W's transpose (linear path), for the latent gradient. */
-  linearT?: tf.Tensor2D;
+  /**
+   * W's transpose (linear path), for the latent gradient: made on the first gradient and kept (100 MB at 256² with a
+   * 128-d latent, which sampling never needs). Undefined without a linear path.
+   */
+  linearT?: () => tf.Tensor2D;
+  /** Disposes what this holds (eff, flipped, the transpose when made). */
+  dispose(): void;
 }
 
 export function prepareConstParams(config: GeneratorConfig, params: ParamMap): ConstParams {
@@ -191,8 +196,17 @@ export function prepareConstParams(config: GeneratorConfig, params: ParamMap): C
   let activeLevels = layeredLevels(config);
   const isZero = (name: string): boolean => (params[name]!.dataSync() as Float32Array).every((v) => v === 0);
   while (activeLevels > 1 && isZero(`r${res[activeLevels - 1]}/rgb/w`) && isZero(`r${res[activeLevels - 1]}/rgb/b`)) activeLevels--;
-  const out: ConstParams = { eff, flipped, activeLevels };
-  if (eff['linear/w']) out.linearT = transposeMatrix(eff['linear/w'] as tf.Tensor2D);
+  let transposed: tf.Tensor2D | null = null;
+  const out: ConstParams = {
+    eff, flipped, activeLevels,
+    dispose: () => {
+      for (const t of [...Object.values(eff), ...Object.values(flipped)]) t.dispose();
+      transposed?.dispose();
+    },
+  };
+  const w = eff['linear/w'] as tf.Tensor2D | undefined;
+  // Kept: it is made inside a gradient's scope and must outlive it.
+  if (w) out.linearT = () => (transposed ??= tf.keep(transposeMatrix(w)));
   return out;
 }
 
@@ -233,8 +247,8 @@ export function generatorForward(
     if (config.linearResolution !== r) return tf.add(rgb, get('base')) as tf.Tensor4D;
     const w = get('linear/w') as tf.Tensor2D;
     const baseFlat = tf.reshape(get('base'), [-1]);
-    const linearT = constant ? (params as ConstParams).linearT! : frozenLinearT;
-    const lin = linearT ? tf.add(matMulConst(z, w, () => linearT), baseFlat) as tf.Tensor2D : dense(z, w, baseFlat);
+    const linearT = constant ? (params as ConstParams).linearT! : frozenLinearT ? () => frozenLinearT : null;
+    const lin = linearT ? tf.add(matMulConst(z, w, linearT), baseFlat) as tf.Tensor2D : dense(z, w, baseFlat);
     return tf.add(rgb, tf.reshape(lin, [b, r, r, 3])) as tf.Tensor4D;
   };
   return tf.tidy(() => {
@@ -469,7 +483,6 @@ export class TextureWeightsMissingError extends Error {
 
 export interface TextureGenerator extends TextureModel {
   readonly config: GeneratorConfig;
-  readonly params: ParamMap;
   readonly info?: Record<string, unknown>;
   /** Like `generate` but unclipped, in about [−1, 1] (training, gradient checks). */
   forward(latent: tf.Tensor2D): tf.Tensor4D;
@@ -492,34 +505,37 @@ function encodeMaps(encoder: GeneratorEncoder, base: tf.Tensor, latentSize: numb
   });
 }
 
-/** Wrap parameters (owned by the returned object, as is the encoder's) as a generator. */
+/**
+ * Wrap parameters as a generator. It takes them over (as it does the encoder's): they are disposed once the
+ * forward's constant form is made from them (the scaled copies would double the linear path's memory).
+ */
 export function makeTextureGenerator(
   config: GeneratorConfig, params: ParamMap, info?: Record<string, unknown>, encoder?: GeneratorEncoder,
 ): TextureGenerator {
   const prepared = prepareConstParams(config, params);
+  for (const t of Object.values(params)) t.dispose();
+  const base = prepared.eff.base; // a clone of params.base (scale 1): its data lives on
   // The linear path's least squares, the encoder without a VAE encoder (made on first use: sampling never needs it).
   let projector: LinearProjector | null = null;
   const g: TextureGenerator = {
-    config, params, latentSize: config.latentSize, resolution: config.resolution,
+    config, latentSize: config.latentSize, resolution: config.resolution,
     // With a linear path the latent's length matters; without, the pixel norm leaves only its direction.
     directionalLatent: config.linearResolution === undefined,
     forward: (z) => generatorForward(config, prepared, z),
     generate: (z) => tf.tidy(() => tf.clipByValue(tf.add(tf.mul(generatorForward(config, prepared, z), 0.5), 0.5), 0, 1) as tf.Tensor4D),
     dispose: () => {
-      const owned = [...Object.values(params), ...Object.values(prepared.eff), ...Object.values(prepared.flipped)];
-      if (prepared.linearT) owned.push(prepared.linearT);
-      if (encoder) owned.push(...Object.values(encoder.params));
-      for (const t of owned) t.dispose();
+      prepared.dispose();
+      if (encoder) for (const t of Object.values(encoder.params)) t.dispose();
       projector?.dispose();
     },
   };
   if (encoder) {
-    if (!params.base) throw new Error('texture GAN: an encoder needs the generator\'s base map (its fill for unseen texels)');
+    if (!base) throw new Error('texture GAN: an encoder needs the generator\'s base map (its fill for unseen texels)');
     if (encoder.config.outputs !== 2 * config.latentSize) throw new Error('texture GAN: the encoder needs 2·latentSize outputs');
-    g.encode = (maps, visibility) => encodeMaps(encoder, params.base!, config.latentSize, maps, visibility);
-  } else if (prepared.eff['linear/w'] && params.base) {
+    g.encode = (maps, visibility) => encodeMaps(encoder, base, config.latentSize, maps, visibility);
+  } else if (prepared.eff['linear/w'] && base) {
     const linear = prepared.eff['linear/w'] as tf.Tensor2D;
-    g.encode = (maps, visibility) => (projector ??= createLinearProjector(linear, params.base!, config.linearResolution!)).project(maps, visibility);
+    g.encode = (maps, visibility) => (projector ??= createLinearProjector(linear, base, config.linearResolution!)).project(maps, visibility);
   }
   if (info) (g as { info?: Record<string, unknown> }).info = info;
   return g;

@@ -8,7 +8,7 @@ import { Rng } from '../../src/texture/random.js';
 import { avgPool2, convSame, convSameConst, dense, flipFilter, transposeMatrix, upsample2 } from '../../src/texture/ops.js';
 import {
   decodeGeneratorWeights, encodeGeneratorWeights, generatorForward, generatorFromWeights, generatorParamSpecs, growGenerator, initParams,
-  loadTextureGenerator, makeTextureGenerator, QUANTIZED_TENSORS, sampleTextures, TextureWeightsMissingError, type GeneratorConfig,
+  loadTextureGenerator, makeTextureGenerator, QUANTIZED_TENSORS, sampleTextures, TextureWeightsMissingError, type GeneratorConfig, type ParamMap,
 } from '../../src/texture/gan.js';
 import { discriminatorForward, discriminatorParamSpecs, type DiscriminatorConfig } from '../../src/texture/discriminator.js';
 
@@ -24,6 +24,11 @@ function fdCheck(f: (t: tf.Tensor) => tf.Scalar, x: tf.Tensor, h: number, tol: n
   const numeric = (fp - fm) / (2 * h);
   assert.ok(Math.abs(analytic - numeric) < tol * (Math.abs(numeric) + 1e-3), `analytic ${analytic} vs numeric ${numeric}`);
   tf.dispose([g, dir]);
+}
+
+/** Clones of the parameters, for a generator (which takes over and disposes what it is given). */
+function copyOf(params: ParamMap): ParamMap {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, tf.clone(v)]));
 }
 
 test('convSame, convSameConst and upsample2 gradients match finite differences (cpu float32, wasm)', async () => {
@@ -61,7 +66,7 @@ test('convSame, convSameConst and upsample2 gradients match finite differences (
 test('generator: shapes, range, latent gradient vs finite differences, no leaks', async () => {
   await initEngine();
   const params = initParams(generatorParamSpecs(tiny), new Rng(2), false);
-  const gen = makeTextureGenerator(tiny, params);
+  const gen = makeTextureGenerator(tiny, copyOf(params));
   const z = tf.tensor2d(new Rng(3).normals(2 * 6), [2, 6]);
   const y = gen.generate(z);
   assert.deepEqual(y.shape, [2, 16, 16, 3]);
@@ -99,7 +104,7 @@ test('weights file: round trip (bin and folder), missing weights throw a catchab
     await mkdir(path.join(dir, 'folder'));
     await writeFile(path.join(dir, 'folder', 'model.json'), JSON.stringify(header));
     await writeFile(path.join(dir, 'folder', 'weights.bin'), new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    const ref = makeTextureGenerator(tiny, params);
+    const ref = makeTextureGenerator(tiny, copyOf(params));
     const z = tf.tensor2d(new Rng(1).normals(12), [2, 6]);
     for (const src of [file, path.join(dir, 'folder')]) {
       const g = await loadTextureGenerator(src);
@@ -187,7 +192,7 @@ test('growGenerator: the grown maps are the original ones upsampled bilinearly Ã
     assert.ok(tf.max(tf.abs(tf.sub(big, expected))).dataSync()[0]! < 1e-4);
   });
   // A loaded grown generator skips the untrained levels' convolutions: same maps.
-  const loaded = makeTextureGenerator(grown.config, Object.fromEntries(Object.entries(grown.params).map(([k, v]) => [k, tf.clone(v)])));
+  const loaded = makeTextureGenerator(grown.config, copyOf(grown.params));
   tf.tidy(() => {
     const z = tf.tensor2d(new Rng(7).normals(2 * tiny.latentSize), [2, tiny.latentSize]);
     const diff = tf.max(tf.abs(tf.sub(loaded.forward(z), generatorForward(grown.config, grown.params, z)))).dataSync()[0]!;
@@ -213,7 +218,7 @@ test('linear path and layerless levels: G(z) = up(convolutional RGB) + base + WÂ
   params['linear/w']!.dispose();
   params['linear/w'] = tf.tensor(rng.normals(6 * 16 * 16 * 3), [6, 16 * 16 * 3]);
   const scale = specs.find((s) => s.name === 'linear/w')!.scale;
-  const gen = makeTextureGenerator(cfg, Object.fromEntries(Object.entries(params).map(([k, v]) => [k, tf.clone(v)])));
+  const gen = makeTextureGenerator(cfg, copyOf(params));
   assert.equal(gen.directionalLatent, false);
   tf.tidy(() => {
     const z = tf.tensor2d(new Rng(13).normals(2 * 6), [2, 6]);
