@@ -13,6 +13,12 @@
  *     (src/texture/preview.ts, what `ganfit texture sample` writes) and given to the face detector; the
  *     fraction in which it finds a face, and the same for the dataset's mean map.
  * (c) Sample grids: the first samples' UV maps and their renders, tiled, for the docs.
+ * (d) Realism: the kernel distance (KID, src/eval/kid.ts) between face-recognition embeddings of frontal renders
+ *     of random samples and of held-out real maps. A real map is known only where its photo saw the face, so
+ *     each sample is paired with one real map and both take the dataset's mean map where that photo did not
+ *     see (the discriminator's input in training is made the same way, docs/texture-gan.md "Partial real
+ *     maps"): the renders then differ only where there is real skin to compare with, and the seam between
+ *     seen and filled texels is in both.
  *
  * The function measures and returns numbers and pixel arrays; the CLI (`ganfit texture eval`) writes the files.
  */
@@ -20,12 +26,15 @@ import { tf } from '../engine/index.js';
 import type { Detector } from '../detect/index.js';
 import type { RgbImage } from '../io/image.js';
 import type { FaceModel } from '../model/types.js';
+import { chipTransformFromLandmarks, warpToChip } from '../losses/align.js';
+import type { RecognitionNet } from '../losses/recognition-net.js';
 import type { TextureModel } from '../texture/gan.js';
 import { sampleTextures } from '../texture/gan.js';
 import { resampleBilinear } from '../texture/ops.js';
 import { createFrontalPreview, PREVIEW_CAMERA, PREVIEW_LIGHT, PREVIEW_SIZE } from '../texture/preview.js';
 import { Rng } from '../texture/random.js';
 import { isHeldOut, SEEN_THRESHOLD, type UvDataset } from '../training/uv-dataset-format.js';
+import { kernelInceptionDistance, type KidResult } from './kid.js';
 
 export { SEEN_THRESHOLD };
 
@@ -56,15 +65,17 @@ export interface TextureEvalSettings {
   withheldFraction: number;
   /** Seed of the withheld texels and of the samples (default 1). */
   seed: number;
+  /** Held-out maps (the first N of the split) and as many samples per model for the realism figure (default 500). */
+  realism: number;
 }
 
 export const DEFAULT_TEXTURE_EVAL: TextureEvalSettings = {
   heldout: 500, from: 0, samples: 100, gridSamples: 16, steps: 100, learningRate: 0.1, prior: 0.01, batchSize: 8,
-  withheldFraction: 0.2, seed: 1,
+  withheldFraction: 0.2, seed: 1, realism: 500,
 };
 
 export interface TextureEvalProgress {
-  phase: 'inversion' | 'detection';
+  phase: 'inversion' | 'detection' | 'realism';
   /** Model name (or MEAN_MAP). */
   model: string;
   done: number;
@@ -85,8 +96,10 @@ export interface TextureEvalOptions extends Partial<TextureEvalSettings> {
    */
   faceModel?: FaceModel;
   detector?: Detector;
+  /** The network whose embeddings the realism figure compares (face-api's; without it, and the head: no realism part). */
+  recognition?: RecognitionNet;
   /** Which parts to run (default all). */
-  parts?: { inversion?: boolean; detection?: boolean; grids?: boolean };
+  parts?: { inversion?: boolean; detection?: boolean; grids?: boolean; realism?: boolean };
   onProgress?: (p: TextureEvalProgress) => void;
 }
 
@@ -147,6 +160,14 @@ export interface TextureEvalReport {
     render: { size: number; camera: typeof PREVIEW_CAMERA; light: typeof PREVIEW_LIGHT; head: 'mean shape, neutral expression' };
     /** Per model and for MEAN_MAP (one render). */
     results: Record<string, DetectionResult>;
+  };
+  realism?: {
+    /** Held-out maps (ids) as the real set; each model's sample k is paired with map k. */
+    maps: number;
+    ids: string[];
+    embedding: string;
+    /** KID against the real set per model, and for MEAN_MAP (the mean map as every sample). */
+    results: Record<string, KidResult & { seconds: number }>;
   };
   seconds: number;
 }
@@ -336,12 +357,12 @@ export async function evaluateTextureModels(options: TextureEvalOptions): Promis
     if (v !== undefined) s[key] = v;
   }
   if (MEAN_MAP in models) throw new Error(`evaluateTextureModels: '${MEAN_MAP}' is reserved for the dataset's mean map`);
-  if (!(s.steps >= 1 && s.batchSize >= 1 && s.from >= 0 && s.withheldFraction > 0 && s.withheldFraction < 1)) {
-    throw new Error('evaluateTextureModels: need steps ≥ 1, batchSize ≥ 1, from ≥ 0 and 0 < withheldFraction < 1');
+  if (!(s.steps >= 1 && s.batchSize >= 1 && s.from >= 0 && s.withheldFraction > 0 && s.withheldFraction < 1 && s.realism >= 0)) {
+    throw new Error('evaluateTextureModels: need steps ≥ 1, batchSize ≥ 1, from ≥ 0, 0 < withheldFraction < 1 and realism ≥ 0');
   }
   const names = Object.keys(models);
   const R = dataset.resolution;
-  const parts = { inversion: true, detection: true, grids: true, ...options.parts };
+  const parts = { inversion: true, detection: true, grids: true, realism: true, ...options.parts };
   const progress = options.onProgress ?? (() => undefined);
   const report: TextureEvalReport = {
     format: 'ganfit-texture-eval', version: 1,
@@ -470,6 +491,95 @@ export async function evaluateTextureModels(options: TextureEvalOptions): Promis
       preview.dispose();
     }
   }
+  // (d) Realism.
+  if (parts.realism && s.realism >= 4 && options.faceModel && options.recognition) {
+    report.realism = await measureRealism(dataset, models, meanBytes, options.faceModel, options.recognition, s, progress);
+  }
   report.seconds = (performance.now() - t0) / 1000;
   return { report, grids };
+}
+
+/** Renders embedded together. */
+const EMBED_BATCH = 16;
+
+/** See (d) in the module comment. */
+async function measureRealism(
+  dataset: UvDataset, models: Record<string, TextureModel>, meanBytes: Uint8Array, faceModel: FaceModel,
+  recognition: RecognitionNet, s: TextureEvalSettings, progress: (p: TextureEvalProgress) => void,
+): Promise<NonNullable<TextureEvalReport['realism']>> {
+  const R = dataset.resolution;
+  const n = Math.min(s.realism, dataset.size);
+  const texels = R * R;
+  const preview = createFrontalPreview(faceModel);
+  // Every render shows the same head from the same camera: one chip transform for all.
+  const chip = tf.tidy(() => chipTransformFromLandmarks(tf.tensor3d(preview.landmarks, [1, 68, 2])));
+  const names = [...Object.keys(models), MEAN_MAP];
+  const total = n * (names.length + 1);
+  let done = 0;
+  const embed = (renders: Uint8Array[]): Float64Array[] => {
+    const e = tf.tidy(() => {
+      const images = tf.div(tf.tensor4d(Uint8Array.from(renders.flatMap((r) => Array.from(r))), [renders.length, preview.height, preview.width, 3], 'float32'), 255) as tf.Tensor4D;
+      return recognition.embed(warpToChip(images, tf.tile(chip, [renders.length, 1]) as tf.Tensor2D), { range: 1 }).embedding;
+    });
+    const v = e.dataSync();
+    const d = e.shape[1];
+    e.dispose();
+    return renders.map((_, k) => Float64Array.from(v.subarray(k * d, (k + 1) * d)));
+  };
+  /** map with the mean where `seen` is 0. */
+  const composite = (map: Uint8Array, seen: Uint8Array): Uint8Array => {
+    const out = Uint8Array.from(meanBytes);
+    for (let i = 0; i < texels; i++) if (seen[i]) out.set(map.subarray(3 * i, 3 * i + 3), 3 * i);
+    return out;
+  };
+  try {
+    const ids: string[] = [];
+    const seen: Uint8Array[] = [];
+    const real: Float64Array[] = [];
+    for (let i = 0; i < n; i += EMBED_BATCH) {
+      const { images, masks, ids: batchIds } = await dataset.load(Array.from({ length: Math.min(EMBED_BATCH, n - i) }, (_, k) => i + k));
+      const x = images.dataSync();
+      const m = masks.dataSync();
+      tf.dispose([images, masks]);
+      const renders = batchIds.map((id, b) => {
+        const mask = Uint8Array.from(m.subarray(b * texels, (b + 1) * texels), (v) => (v >= SEEN_THRESHOLD ? 1 : 0));
+        const map = Uint8Array.from(x.subarray(b * texels * 3, (b + 1) * texels * 3), (v) => Math.round(127.5 * (v + 1)));
+        ids.push(id);
+        seen.push(mask);
+        return preview.render(composite(map, mask), R);
+      });
+      real.push(...embed(renders));
+      done += renders.length;
+      progress({ phase: 'realism', model: 'real', done, total });
+    }
+    const results: Record<string, KidResult & { seconds: number }> = {};
+    for (const name of names) {
+      const start = performance.now();
+      const model = models[name];
+      const fake: Float64Array[] = [];
+      for (let i = 0; i < n; i += EMBED_BATCH) {
+        const b = Math.min(EMBED_BATCH, n - i);
+        // Sample i + k is the (i + k)-th draw of one seeded sequence, whatever the batch size.
+        const maps = model ? drawSamples(model, i, b, s.seed, R) : Array.from({ length: b }, () => meanBytes);
+        fake.push(...embed(maps.map((map, k) => preview.render(composite(map, seen[i + k]!), R))));
+        done += b;
+        progress({ phase: 'realism', model: name, done, total });
+      }
+      results[name] = { ...kernelInceptionDistance(fake, real, { seed: s.seed }), seconds: (performance.now() - start) / 1000 };
+    }
+    return { maps: n, ids, embedding: "face-api's face-recognition network (128-d, 150² chip aligned on the mean head's landmarks)", results };
+  } finally {
+    chip.dispose();
+    preview.dispose();
+  }
+}
+
+/** Samples `from` … `from + count − 1` of the seeded N(0, I) sequence, as R·R·3 bytes at resolution R. */
+function drawSamples(model: TextureModel, from: number, count: number, seed: number, R: number): Uint8Array[] {
+  const z = new Rng(seed).normals((from + count) * model.latentSize).subarray(from * model.latentSize);
+  const out = tf.tidy(() => tf.round(tf.mul(resampleBilinear(model.generate(tf.tensor2d(z, [count, model.latentSize])), R), 255)));
+  const v = out.dataSync();
+  out.dispose();
+  const px = R * R * 3;
+  return Array.from({ length: count }, (_, k) => Uint8Array.from(v.subarray(k * px, (k + 1) * px)));
 }

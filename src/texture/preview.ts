@@ -7,7 +7,7 @@
 import { tf } from '../engine/index.js';
 import type { FaceModel } from '../model/types.js';
 import { modelPositions } from '../model/mesh.js';
-import type { Camera } from '../render/camera.js';
+import { modelToCamera, projectToPixels, type Camera } from '../render/camera.js';
 import { render } from '../render/render.js';
 import type { PointLight } from '../render/shade.js';
 
@@ -23,6 +23,8 @@ export const PREVIEW_LIGHT: PointLight = { position: [0, 0, 0], color: [1, 1, 1]
 export interface FrontalPreview {
   readonly width: number;
   readonly height: number;
+  /** The mean head's 68 landmarks in the preview image (x0, y0, x1, y1, … in pixels; docs/conventions.md). */
+  readonly landmarks: Float32Array;
   /** Render one R×R RGB map (R·R·3 bytes, row 0 = top of the map) → PREVIEW_SIZE² RGB bytes. */
   render(map: Uint8Array, resolution: number): Uint8Array;
   /** Free the mesh tensors. */
@@ -38,9 +40,14 @@ export function createFrontalPreview(model: FaceModel): FrontalPreview {
   const positions = tf.tensor2d(modelPositions(model, { identity: [], expression: [] }), [model.vertexCount, 3]);
   const uvs = tf.tensor2d(model.uvs, [model.uvs.length / 2, 2]);
   const mesh = { positions, triangles, uvs, uvTriangles };
+  const landmarks = tf.tidy(() => {
+    const points = tf.gather(positions, Int32Array.from(model.landmarks.landmarks68));
+    return projectToPixels(modelToCamera(points, PREVIEW_CAMERA), PREVIEW_CAMERA, [PREVIEW_SIZE, PREVIEW_SIZE]).dataSync() as Float32Array;
+  });
   return {
     width: PREVIEW_SIZE,
     height: PREVIEW_SIZE,
+    landmarks,
     render(map, resolution) {
       if (map.length !== resolution * resolution * 3) {
         throw new Error(`frontal preview: map has ${map.length} bytes, expected ${resolution}×${resolution}×3`);

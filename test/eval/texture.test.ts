@@ -14,6 +14,7 @@ import { openUvDataset } from '../../src/training/uv-dataset-format.js';
 import { writeProceduralUvDataset } from '../../src/training/gan/procedural.js';
 import { evaluateTextureModels, MEAN_MAP, type TextureEvalProgress } from '../../src/eval/texture.js';
 import { matMulConst, resampleBilinear } from '../../src/texture/ops.js';
+import { loadRecognitionNet } from '../../src/losses/recognition-net.js';
 
 test('resampleBilinear equals tf.image.resizeBilinear (half-pixel centres) up and down, with an exact gradient', async () => {
   await initEngine();
@@ -180,12 +181,59 @@ test('evaluateTextureModels: inversion, detection and grids on a procedural set,
   }
 });
 
-test('ganfit texture eval: usage errors exit 2 with one line and no output', async () => {
+test('evaluateTextureModels realism: KID of paired, mean-filled renders; the mean map as a model equals the reference entry', async () => {
+  await initEngine();
+  const dir = await mkdtemp(path.join(tmpdir(), 'ganfit-texreal-'));
+  try {
+    const R = 16;
+    await writeProceduralUvDataset(dir, 80, R, 3);
+    const heldout = await openUvDataset(dir, { split: 'heldout', fill: 'none' });
+    const [faceModel, recognition] = await Promise.all([loadFaceModel(), loadRecognitionNet()]);
+    const mean = tf.tensor4d(heldout.mean, [1, R, R, 3]);
+    const constant = (map: tf.Tensor4D): TextureModel => ({
+      latentSize: 4, resolution: R, dispose: () => {}, generate: (z) => tf.tile(map, [z.shape[0], 1, 1, 1]) as tf.Tensor4D,
+    });
+    const noise: TextureModel = {
+      latentSize: 3 * R * R, resolution: R, dispose: () => {},
+      generate: (z) => tf.tidy(() => tf.sigmoid(tf.mul(tf.reshape(z, [z.shape[0], R, R, 3]), 3)) as tf.Tensor4D),
+    };
+    const warm = createFrontalPreview(faceModel);
+    warm.render(new Uint8Array(R * R * 3), R);
+    warm.dispose();
+    const before = tf.memory().numTensors;
+    const seen: TextureEvalProgress[] = [];
+    const { report } = await evaluateTextureModels({
+      dataset: heldout, models: { meanModel: constant(mean), noise }, faceModel, recognition, realism: 8, seed: 3,
+      parts: { inversion: false, detection: false, grids: false }, onProgress: (p) => seen.push(p),
+    });
+    assert.equal(tf.memory().numTensors, before, 'no tensors left behind');
+    const real = report.realism!;
+    assert.equal(real.maps, 8);
+    assert.equal(real.ids.length, 8);
+    assert.deepEqual(Object.keys(real.results).sort(), ['meanModel', MEAN_MAP, 'noise'].sort());
+    // Sample k and the mean-map reference go through the same compositing and pairing.
+    assert.ok(Math.abs(real.results.meanModel!.kid - real.results[MEAN_MAP]!.kid) < 1e-9, `${real.results.meanModel!.kid} vs ${real.results[MEAN_MAP]!.kid}`);
+    assert.ok(real.results.noise!.kid > real.results[MEAN_MAP]!.kid, `noise ${real.results.noise!.kid} vs mean ${real.results[MEAN_MAP]!.kid}`);
+    for (const r of Object.values(real.results)) assert.ok(Number.isFinite(r.kid) && r.subsetStd > 0 && r.subsetSize === 4);
+    const last = seen.filter((p) => p.phase === 'realism').at(-1)!;
+    assert.equal(last.done, last.total);
+    assert.equal(last.total, 8 * 4);
+    mean.dispose();
+    recognition.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('ganfit texture eval and train: usage errors exit 2 with one line and no output', async () => {
   const { runCli } = await import('../cli/helpers.js');
   const dir = await mkdtemp(path.join(tmpdir(), 'ganfit-texeval-cli-'));
   try {
     const out = path.join(dir, 'report');
-    for (const args of [['texture', 'eval', dir], ['texture', 'eval', path.join(dir, 'nope'), '-o', out]]) {
+    for (const args of [
+      ['texture', 'eval', dir], ['texture', 'eval', path.join(dir, 'nope'), '-o', out], ['texture', 'eval', dir, '-o', out, '--realism', 'many'],
+      ['texture', 'train', dir, '-o', out, '--resume', '--reconstruction', '10'],
+    ]) {
       const r = runCli(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);

@@ -14,6 +14,7 @@ import { defaultGeneratorPath, loadTextureGenerator, sampleTextures } from '../.
 import { createFrontalPreview } from '../../texture/preview.js';
 import { fitPcaTextureModelCached, type PcaFitOptions, type PcaTextureModel } from '../../texture/pca.js';
 import { openUvDataset } from '../../training/uv-dataset-format.js';
+import { loadRecognitionNet, type RecognitionNet } from '../../losses/recognition-net.js';
 import { DEFAULT_TEXTURE_EVAL, evaluateTextureModels, MEAN_MAP, type TextureEvalReport } from '../../eval/texture.js';
 import { buildUvDataset, defaultUvDatasetOptions } from '../../training/uv-dataset.js';
 import { GAN_PRESETS, trainGan } from '../../training/gan/train.js';
@@ -23,9 +24,9 @@ import type { Command } from '../command.js';
 
 const usage = [
   'ganfit texture dataset <photos dir> -o <dir> [--limit N] [--resolution R] [--shard K/N]',
-  'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|default] [--steps N] [--checkpoint-every N] [--resume] [--pca-cache <dir>] [--latent-lr X [--latent-prior Y]]',
+  'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|default] [--steps N] [--checkpoint-every N] [--resume] [--pca-cache <dir>] [--reconstruction W] [--latent-lr X [--latent-prior Y]]',
   'ganfit texture sample [-n N] [--seed S] [--weights <file>] -o <dir>',
-  'ganfit texture eval <dataset dir> [--weights <file>] [-n 500] [--from 0] [--samples 100] [--steps N] [--seed S] [--pca-em] [--pca-cache <dir>] -o <report dir>',
+  'ganfit texture eval <dataset dir> [--weights <file>] [-n 500] [--from 0] [--samples 100] [--realism 500] [--steps N] [--seed S] [--pca-em] [--pca-cache <dir>] -o <report dir>',
 ].join(' | ');
 
 /** `--shard K/N` (0 ≤ K < N): this process builds every N-th photo, starting at the K-th. */
@@ -60,7 +61,7 @@ async function dataset(argv: string[]): Promise<number> {
 async function train(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     out: { type: 'string', short: 'o' }, preset: { type: 'string' }, steps: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
-    'pca-cache': { type: 'string' }, 'latent-lr': { type: 'string' }, 'latent-prior': { type: 'string' },
+    'pca-cache': { type: 'string' }, 'latent-lr': { type: 'string' }, 'latent-prior': { type: 'string' }, reconstruction: { type: 'string' },
   }, usage);
   if (positionals.length !== 1 || !values.out) throw usageError(`usage: ${usage}`);
   const preset = choiceOption(values.preset as string | undefined, 'preset', ['smoke', 'default'] as const, 'default');
@@ -75,6 +76,11 @@ async function train(argv: string[]): Promise<number> {
     config.latentLearning = { lr, prior: numberOption(values['latent-prior'] as string | undefined, 'latent-prior', 2) };
   } else if (values['latent-prior'] !== undefined) {
     throw usageError('--latent-prior needs --latent-lr');
+  }
+  // --reconstruction: the weight of the reconstruction term against the adversarial term's 1 (a new run only).
+  if (values.reconstruction !== undefined) {
+    if (values.resume) throw usageError('--reconstruction sets up a new run; a resumed run keeps its checkpoint\'s weights');
+    config.reconstruction = numberOption(values.reconstruction as string, 'reconstruction', 0);
   }
   await initEngine();
   const progress = createProgress({ quiet: !!values.quiet });
@@ -143,6 +149,12 @@ export function formatTextureEvalTable(report: TextureEvalReport): string {
       lines.push(`  ${name.padEnd(8)} ${what}`);
     }
   }
+  if (report.realism) {
+    lines.push(`realism: KID of frontal renders against ${report.realism.maps} held-out maps (×1000; ± std over subsets of ${Object.values(report.realism.results)[0]?.subsetSize}):`);
+    for (const [name, r] of Object.entries(report.realism.results)) {
+      lines.push(`  ${name.padEnd(8)} ${(1000 * r.kid).toFixed(2).padStart(8)} ± ${(1000 * r.subsetStd).toFixed(2)}  (${r.seconds.toFixed(0)} s)`);
+    }
+  }
   return lines.join('\n');
 }
 
@@ -150,13 +162,14 @@ async function evaluate(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     out: { type: 'string', short: 'o' }, weights: { type: 'string' }, n: { type: 'string', short: 'n' }, samples: { type: 'string' },
     from: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
-    'pca-em': { type: 'boolean' }, 'pca-cache': { type: 'string' },
+    'pca-em': { type: 'boolean' }, 'pca-cache': { type: 'string' }, realism: { type: 'string' },
   }, usage);
   if (positionals.length !== 1 || !values.out) throw usageError(`usage: ${usage}`);
   const datasetDir = positionals[0]!;
   const heldout = intOption(values.n as string | undefined, 'n', DEFAULT_TEXTURE_EVAL.heldout, 0);
   const samples = intOption(values.samples as string | undefined, 'samples', DEFAULT_TEXTURE_EVAL.samples, 0);
   const from = intOption(values.from as string | undefined, 'from', DEFAULT_TEXTURE_EVAL.from, 0);
+  const realism = intOption(values.realism as string | undefined, 'realism', DEFAULT_TEXTURE_EVAL.realism, 0);
   const steps = intOption(values.steps as string | undefined, 'steps', DEFAULT_TEXTURE_EVAL.steps, 1);
   const seed = intOption(values.seed as string | undefined, 'seed', DEFAULT_TEXTURE_EVAL.seed);
   if (!(await stat(path.join(datasetDir, 'index.json')).catch(() => null))) {
@@ -171,6 +184,7 @@ async function evaluate(argv: string[]): Promise<number> {
   const note = (m: string) => process.stderr.write(m + '\n');
   let pca: PcaTextureModel | undefined;
   let pcaEm: typeof pca;
+  let recognition: RecognitionNet | undefined;
   try {
     const train = await openUvDataset(datasetDir, { split: 'train', cache: true });
     const heldoutSet = await openUvDataset(datasetDir, { split: 'heldout', fill: 'none' });
@@ -200,9 +214,10 @@ async function evaluate(argv: string[]): Promise<number> {
       pcaEmSeconds = em.seconds;
     }
     const fitter = await createFitter();
+    recognition = realism > 0 ? await loadRecognitionNet() : undefined;
     const { report, grids } = await evaluateTextureModels({
       dataset: heldoutSet, models: { gan, pca, ...(pcaEm ? { 'pca-em': pcaEm } : {}) }, faceModel: fitter.model, detector: fitter.detector,
-      heldout, from, samples, steps, seed,
+      recognition, heldout, from, samples, realism, steps, seed,
       onProgress: (p) => progress.update(p.done, p.total, `${p.phase} ${p.model}`),
     });
     progress.done();
@@ -225,6 +240,7 @@ async function evaluate(argv: string[]): Promise<number> {
     gan.dispose();
     pca?.dispose();
     pcaEm?.dispose();
+    recognition?.dispose();
   }
   return 0;
 }
