@@ -1,5 +1,5 @@
 /**
- * Quality of the texture models (docs/texture-gan.md, "Evaluation"), three measurements:
+ * Quality of the texture models (docs/texture-gan.md, "Evaluation"), four measurements:
  *
  * (a) Inversion on held-out UV maps. For each map, each model's latent z is optimised (Adam from the model's
  *     encoder applied to the fitted texels where it has one, else from z = 0, or from a seeded random direction
