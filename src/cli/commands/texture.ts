@@ -152,7 +152,7 @@ export function formatTextureEvalTable(report: TextureEvalReport): string {
   if (report.realism) {
     lines.push(`realism: KID of frontal renders against ${report.realism.maps} held-out maps (×1000; ± std over subsets of ${Object.values(report.realism.results)[0]?.subsetSize}):`);
     for (const [name, r] of Object.entries(report.realism.results)) {
-      lines.push(`  ${name.padEnd(8)} ${(1000 * r.kid).toFixed(2).padStart(8)} ± ${(1000 * r.subsetStd).toFixed(2)}  (${r.seconds.toFixed(0)} s)`);
+      lines.push(`  ${name.padEnd(8)} ${(1000 * r.kid).toFixed(3).padStart(8)} ± ${(1000 * r.subsetStd).toFixed(3)}  (${r.seconds.toFixed(0)} s)`);
     }
   }
   return lines.join('\n');
