@@ -18,7 +18,9 @@
  *     each sample is paired with one real map and both take the dataset's mean map where that photo did not
  *     see (the discriminator's input in training is made the same way, docs/texture-gan.md "Partial real
  *     maps"): the renders then differ only where there is real skin to compare with, and the seam between
- *     seen and filled texels is in both.
+ *     seen and filled texels is in both. Each model with an encoder is also scored on its projections of the
+ *     real maps themselves (encode the seen texels, decode): if they are as far from the real set as its
+ *     samples, what a model lacks is detail, not a better distribution of latents.
  *
  * The function measures and returns numbers and pixel arrays; the CLI (`ganfit texture eval`) writes the files.
  */
@@ -168,6 +170,12 @@ export interface TextureEvalReport {
     embedding: string;
     /** KID against the real set per model, and for MEAN_MAP (the mean map as every sample). */
     results: Record<string, KidResult & { seconds: number }>;
+    /**
+     * KID against the real set of each real map's own projection (the model's `encode` of its seen texels,
+     * decoded), per model that has an encoder: what the model's best single guess of each real map lacks, as
+     * against what its prior sampling adds (`results`).
+     */
+    projections: Record<string, KidResult & { seconds: number }>;
   };
   seconds: number;
 }
@@ -514,7 +522,8 @@ async function measureRealism(
   // Every render shows the same head from the same camera: one chip transform for all.
   const chip = tf.tidy(() => chipTransformFromLandmarks(tf.tensor3d(preview.landmarks, [1, 68, 2])));
   const names = [...Object.keys(models), MEAN_MAP];
-  const total = n * (names.length + 1);
+  const encoders = Object.keys(models).filter((name) => models[name]!.encode);
+  const total = n * (names.length + encoders.length + 1);
   let done = 0;
   const embed = (renders: Uint8Array[]): Float64Array[] => {
     const e = tf.tidy(() => {
@@ -535,6 +544,7 @@ async function measureRealism(
   try {
     const ids: string[] = [];
     const seen: Uint8Array[] = [];
+    const realMaps: Uint8Array[] = [];
     const real: Float64Array[] = [];
     for (let i = 0; i < n; i += EMBED_BATCH) {
       const { images, masks, ids: batchIds } = await dataset.load(Array.from({ length: Math.min(EMBED_BATCH, n - i) }, (_, k) => i + k));
@@ -546,6 +556,7 @@ async function measureRealism(
         const map = Uint8Array.from(x.subarray(b * texels * 3, (b + 1) * texels * 3), (v) => Math.round(127.5 * (v + 1)));
         ids.push(id);
         seen.push(mask);
+        realMaps.push(map);
         return preview.render(composite(map, mask), R);
       });
       real.push(...embed(renders));
@@ -567,11 +578,48 @@ async function measureRealism(
       }
       results[name] = { ...kernelInceptionDistance(fake, real, { seed: s.seed }), seconds: (performance.now() - start) / 1000 };
     }
-    return { maps: n, ids, embedding: "face-api's face-recognition network (128-d, 150² chip aligned on the mean head's landmarks)", results };
+    const projections: Record<string, KidResult & { seconds: number }> = {};
+    for (const name of encoders) {
+      const start = performance.now();
+      const fake: Float64Array[] = [];
+      for (let i = 0; i < n; i += EMBED_BATCH) {
+        const b = Math.min(EMBED_BATCH, n - i);
+        const maps = projectMaps(models[name]!, realMaps.slice(i, i + b), seen.slice(i, i + b), R);
+        fake.push(...embed(maps.map((map, k) => preview.render(composite(map, seen[i + k]!), R))));
+        done += b;
+        progress({ phase: 'realism', model: `${name} projection`, done, total });
+      }
+      projections[name] = { ...kernelInceptionDistance(fake, real, { seed: s.seed }), seconds: (performance.now() - start) / 1000 };
+    }
+    return { maps: n, ids, embedding: "face-api's face-recognition network (128-d, 150² chip aligned on the mean head's landmarks)", results, projections };
   } finally {
     chip.dispose();
     preview.dispose();
   }
+}
+
+/** Each map's projection by the model's encoder (from its seen texels), decoded, as R·R·3 bytes at resolution R. */
+function projectMaps(model: TextureModel, maps: Uint8Array[], seen: Uint8Array[], R: number): Uint8Array[] {
+  const B = maps.length;
+  const px = R * R * 3;
+  const out = tf.tidy(() => {
+    const x = tf.div(tf.tensor4d(concatBytes(maps), [B, R, R, 3], 'float32'), 255) as tf.Tensor4D;
+    const v = tf.tensor4d(concatBytes(seen), [B, R, R, 1], 'float32');
+    return tf.round(tf.mul(resampleBilinear(model.generate(model.encode!(x, v)), R), 255));
+  });
+  const v = out.dataSync();
+  out.dispose();
+  return Array.from({ length: B }, (_, k) => Uint8Array.from(v.subarray(k * px, (k + 1) * px)));
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** Samples `from` … `from + count − 1` of the seeded N(0, I) sequence, as R·R·3 bytes at resolution R. */

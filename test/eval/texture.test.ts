@@ -192,7 +192,14 @@ test('evaluateTextureModels realism: KID of paired, mean-filled renders; the mea
     const mean = tf.tensor4d(heldout.mean, [1, R, R, 3]);
     const constant = (map: tf.Tensor4D): TextureModel => ({
       latentSize: 4, resolution: R, dispose: () => {}, generate: (z) => tf.tile(map, [z.shape[0], 1, 1, 1]) as tf.Tensor4D,
+      encode: (maps) => tf.zeros([maps.shape[0], 4]),
     });
+    // Its projection of a map is the map itself.
+    const oracle: TextureModel = {
+      latentSize: 3 * R * R, resolution: R, dispose: () => {},
+      generate: (z) => tf.tidy(() => tf.clipByValue(tf.reshape(z, [z.shape[0], R, R, 3]), 0, 1) as tf.Tensor4D),
+      encode: (maps) => tf.reshape(maps, [maps.shape[0], 3 * R * R]),
+    };
     const noise: TextureModel = {
       latentSize: 3 * R * R, resolution: R, dispose: () => {},
       generate: (z) => tf.tidy(() => tf.sigmoid(tf.mul(tf.reshape(z, [z.shape[0], R, R, 3]), 3)) as tf.Tensor4D),
@@ -203,21 +210,26 @@ test('evaluateTextureModels realism: KID of paired, mean-filled renders; the mea
     const before = tf.memory().numTensors;
     const seen: TextureEvalProgress[] = [];
     const { report } = await evaluateTextureModels({
-      dataset: heldout, models: { meanModel: constant(mean), noise }, faceModel, recognition, realism: 8, seed: 3,
+      dataset: heldout, models: { meanModel: constant(mean), noise, oracle }, faceModel, recognition, realism: 8, seed: 3,
       parts: { inversion: false, detection: false, grids: false }, onProgress: (p) => seen.push(p),
     });
     assert.equal(tf.memory().numTensors, before, 'no tensors left behind');
     const real = report.realism!;
     assert.equal(real.maps, 8);
     assert.equal(real.ids.length, 8);
-    assert.deepEqual(Object.keys(real.results).sort(), ['meanModel', MEAN_MAP, 'noise'].sort());
+    assert.deepEqual(Object.keys(real.results).sort(), ['meanModel', MEAN_MAP, 'noise', 'oracle'].sort());
+    // Projections: for the models with an encoder; the real maps' own (the oracle's) are the real set again,
+    // where the unbiased estimate is at most 0, and a constant model's are the mean map.
+    assert.deepEqual(Object.keys(real.projections).sort(), ['meanModel', 'oracle']);
+    assert.ok(real.projections.oracle!.kid <= 0 && real.projections.oracle!.kid < real.results[MEAN_MAP]!.kid, `oracle ${real.projections.oracle!.kid}`);
+    assert.ok(Math.abs(real.projections.meanModel!.kid - real.results[MEAN_MAP]!.kid) < 1e-9);
     // Sample k and the mean-map reference go through the same compositing and pairing.
     assert.ok(Math.abs(real.results.meanModel!.kid - real.results[MEAN_MAP]!.kid) < 1e-9, `${real.results.meanModel!.kid} vs ${real.results[MEAN_MAP]!.kid}`);
     assert.ok(real.results.noise!.kid > real.results[MEAN_MAP]!.kid, `noise ${real.results.noise!.kid} vs mean ${real.results[MEAN_MAP]!.kid}`);
     for (const r of Object.values(real.results)) assert.ok(Number.isFinite(r.kid) && r.subsetStd > 0 && r.subsetSize === 4);
     const last = seen.filter((p) => p.phase === 'realism').at(-1)!;
     assert.equal(last.done, last.total);
-    assert.equal(last.total, 8 * 4);
+    assert.equal(last.total, 8 * (1 + 4 + 2));
     mean.dispose();
     recognition.dispose();
   } finally {

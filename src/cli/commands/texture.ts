@@ -16,6 +16,7 @@ import { fitPcaTextureModelCached, type PcaFitOptions, type PcaTextureModel } fr
 import { openUvDataset } from '../../training/uv-dataset-format.js';
 import { loadRecognitionNet, type RecognitionNet } from '../../losses/recognition-net.js';
 import { DEFAULT_TEXTURE_EVAL, evaluateTextureModels, MEAN_MAP, type TextureEvalReport } from '../../eval/texture.js';
+import type { KidResult } from '../../eval/kid.js';
 import { buildUvDataset, defaultUvDatasetOptions } from '../../training/uv-dataset.js';
 import { GAN_PRESETS, trainGan } from '../../training/gan/train.js';
 import { choiceOption, intOption, numberOption, parse } from '../args.js';
@@ -151,8 +152,13 @@ export function formatTextureEvalTable(report: TextureEvalReport): string {
   }
   if (report.realism) {
     lines.push(`realism: KID of frontal renders against ${report.realism.maps} held-out maps (×1000; ± std over subsets of ${Object.values(report.realism.results)[0]?.subsetSize}):`);
-    for (const [name, r] of Object.entries(report.realism.results)) {
-      lines.push(`  ${name.padEnd(8)} ${(1000 * r.kid).toFixed(3).padStart(8)} ± ${(1000 * r.subsetStd).toFixed(3)}  (${r.seconds.toFixed(0)} s)`);
+    const kidLine = (name: string, r: KidResult & { seconds: number }) =>
+      `  ${name.padEnd(8)} ${(1000 * r.kid).toFixed(3).padStart(8)} ± ${(1000 * r.subsetStd).toFixed(3)}  (${r.seconds.toFixed(0)} s)`;
+    for (const [name, r] of Object.entries(report.realism.results)) lines.push(kidLine(name, r));
+    const projections = Object.entries(report.realism.projections);
+    if (projections.length > 0) {
+      lines.push('  the real maps\' own projections (encode the seen texels, decode):');
+      for (const [name, r] of projections) lines.push(kidLine(name, r));
     }
   }
   return lines.join('\n');
