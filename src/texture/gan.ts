@@ -46,6 +46,13 @@ export interface GeneratorConfig {
    * PCA model and the adversarially trained layers learn what a linear model cannot (docs/texture-gan.md).
    */
   linearResolution?: number;
+  /**
+   * A residual refiner at the output resolution: `x + f(x)` on the RGB sum x, f a stack of conv3×3 layers
+   * (leaky ReLU between) with these hidden channels and a last conv3×3 to RGB. That last layer starts at zero, so
+   * adding a refiner leaves a generator's maps unchanged until it is trained. It sharpens what the linear path
+   * can only blur (features whose place varies between faces), at full resolution where the core is too coarse.
+   */
+  refiner?: number[];
 }
 
 /**
@@ -106,6 +113,13 @@ function levels(config: GeneratorConfig): number[] {
   return Array.from({ length: n - 1 }, (_, i) => 4 << i);
 }
 
+/** Channels through the refiner, RGB in and out ([] without one). */
+function refinerWidths(config: GeneratorConfig): number[] {
+  const hidden = config.refiner ?? [];
+  if (hidden.some((c) => !(Number.isInteger(c) && c >= 1))) throw new Error('generator refiner: channels must be positive integers');
+  return hidden.length ? [3, ...hidden, 3] : [];
+}
+
 /** Levels with layers (non-zero channels), from 4². */
 function layeredLevels(config: GeneratorConfig): number {
   const k = config.channels.indexOf(0);
@@ -139,6 +153,12 @@ export function generatorParamSpecs(config: GeneratorConfig): ParamSpec[] {
     const n = config.linearResolution ** 2 * 3;
     specs.push({ name: 'linear/w', shape: [config.latentSize, n], scale: 1 / Math.sqrt(n), init: 'zeros' });
   }
+  refinerWidths(config).slice(1).forEach((cout, k, outs) => {
+    const cin = k === 0 ? 3 : outs[k - 1]!;
+    const last = k === outs.length - 1;
+    specs.push({ name: `refine${k}/w`, shape: [3, 3, cin, cout], scale: Math.SQRT2 / Math.sqrt(9 * cin), init: last ? 'zeros' : 'normal' });
+    specs.push({ name: `refine${k}/b`, shape: [cout], scale: 1, init: 'zeros' });
+  });
   return specs;
 }
 
@@ -270,7 +290,11 @@ export function generatorForward(
       rgb = rgb === null ? y : tf.add(bilinearUp2(rgb), y) as tf.Tensor4D;
       if (r === config.baseResolution) rgb = addBase(rgb, r);
     }
-    return rgb!;
+    const refiners = Math.max(refinerWidths(config).length - 1, 0);
+    if (refiners === 0) return rgb!;
+    let f = rgb!;
+    for (let k = 0; k < refiners; k++) f = layer(f, `refine${k}`, k < refiners - 1);
+    return tf.add(rgb!, f) as tf.Tensor4D;
   });
 }
 
@@ -283,6 +307,8 @@ export function generatorForward(
 export function growGenerator(
   config: GeneratorConfig, params: ParamMap, resolution: number, channels: number[], rng: Rng,
 ): { config: GeneratorConfig; params: ParamMap } {
+  // A refiner works at the output resolution: grown, it would see other maps.
+  if (config.refiner?.length) throw new Error('growGenerator: a generator with a refiner cannot be grown');
   const grown: GeneratorConfig = { ...config, resolution, channels: [...config.channels, ...channels] };
   levels(grown);
   const out: ParamMap = {};
@@ -309,6 +335,8 @@ export function generatorFlops(config: GeneratorConfig): number {
     f += 2 * r * r * (9 * cin * ch[i]! + ch[i]! * 3);
   });
   if (config.linearResolution !== undefined) f += 2 * config.latentSize * config.linearResolution ** 2 * 3;
+  const widths = refinerWidths(config);
+  for (let k = 1; k < widths.length; k++) f += 2 * config.resolution ** 2 * 9 * widths[k - 1]! * widths[k]!;
   return f;
 }
 

@@ -343,3 +343,61 @@ test('weights file: the linear path and base map in 8 bits (per-block affine), w
   tf.dispose(Object.values(params));
   assert.equal(tf.memory().numTensors, before);
 });
+
+test('refiner: x + f(x) at the output resolution; zero last layer = no refiner; const = trainable = plain tfjs ops, gradients, file round trip', async () => {
+  await initEngine();
+  const plain: GeneratorConfig = { latentSize: 6, resolution: 16, channels: [8, 6, 0], pixelNormMaxRes: 8, baseResolution: 16, linearResolution: 16 };
+  const cfg: GeneratorConfig = { ...plain, refiner: [5, 4] };
+  assert.throws(() => generatorParamSpecs({ ...cfg, refiner: [0] }), /refiner/);
+  assert.throws(() => growGenerator(cfg, {}, 32, [4], new Rng(1)), /refiner/);
+  const specs = generatorParamSpecs(cfg);
+  assert.deepEqual(specs.filter((s) => s.name.startsWith('refine')).map((s) => `${s.name}:${s.shape.join('x')}:${s.init}`),
+    ['refine0/w:3x3x3x5:normal', 'refine0/b:5:zeros', 'refine1/w:3x3x5x4:normal', 'refine1/b:4:zeros', 'refine2/w:3x3x4x3:zeros', 'refine2/b:3:zeros']);
+  const before = tf.memory().numTensors;
+  const params = initParams(specs, new Rng(21), false);
+  const rng = new Rng(22);
+  params['linear/w']!.dispose();
+  params['linear/w'] = tf.tensor(rng.normals(6 * 16 * 16 * 3), [6, 16 * 16 * 3]);
+  const z = tf.tensor2d(new Rng(23).normals(2 * 6), [2, 6]);
+  // As initialised (last layer zero): exactly the generator without a refiner.
+  const withoutRefiner = Object.fromEntries(Object.entries(params).filter(([k]) => !k.startsWith('refine')));
+  tf.tidy(() => assert.ok(tf.max(tf.abs(tf.sub(generatorForward(cfg, params, z), generatorForward(plain, withoutRefiner, z)))).dataSync()[0]! < 1e-6));
+  params['refine2/w']!.dispose();
+  params['refine2/w'] = tf.tensor(rng.normals(9 * 4 * 3), [3, 3, 4, 3]);
+  const scaleOf = (name: string) => specs.find((s) => s.name === name)!.scale;
+  // The refiner in plain tfjs ops (autodiff gradients) on the refiner-less maps.
+  const reference = (t: tf.Tensor2D, w0: tf.Tensor): tf.Tensor4D => {
+    const x = generatorForward(plain, withoutRefiner, t);
+    const conv = (h: tf.Tensor4D, k: number, w: tf.Tensor) => tf.add(tf.conv2d(h, tf.mul(w, scaleOf(`refine${k}/w`)) as tf.Tensor4D, 1, 'same'), params[`refine${k}/b`]!) as tf.Tensor4D;
+    const h1 = tf.leakyRelu(conv(x, 0, w0), 0.2) as tf.Tensor4D;
+    const h2 = tf.leakyRelu(conv(h1, 1, params['refine1/w']!), 0.2) as tf.Tensor4D;
+    return tf.add(x, conv(h2, 2, params['refine2/w']!)) as tf.Tensor4D;
+  };
+  const gen = makeTextureGenerator(cfg, copyOf(params));
+  const probe = tf.tensor(new Rng(24).normals(2 * 16 * 16 * 3), [2, 16, 16, 3]);
+  tf.tidy(() => {
+    const expected = reference(z, params['refine0/w']!);
+    assert.ok(tf.max(tf.abs(tf.sub(generatorForward(cfg, params, z), expected))).dataSync()[0]! < 1e-4, 'trainable path');
+    assert.ok(tf.max(tf.abs(tf.sub(gen.forward(z), expected))).dataSync()[0]! < 1e-4, 'loaded (constant) path');
+    assert.ok(tf.max(tf.abs(tf.sub(expected, generatorForward(plain, withoutRefiner, z)))).dataSync()[0]! > 1e-2, 'the refiner changes the maps');
+    const close = (a: tf.Tensor, b: tf.Tensor) => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]! < 1e-3 * (tf.max(tf.abs(b)).dataSync()[0]! + 1);
+    // Latent gradients (trainable, constant) and the refiner weights' gradient equal autodiff of the plain ops.
+    const [gzRef, gwRef] = tf.grads((t: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(reference(t as tf.Tensor2D, w), probe)))([z, params['refine0/w']!]);
+    const [gz, gw] = tf.grads((t: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(generatorForward(cfg, { ...params, 'refine0/w': w }, t as tf.Tensor2D), probe)))([z, params['refine0/w']!]);
+    const gzConst = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(gen.forward(t as tf.Tensor2D), probe)))(z);
+    assert.ok(close(gz!, gzRef!) && close(gzConst, gzRef!) && close(gw!, gwRef!), 'gradients');
+  });
+  // The weights file carries the refiner (its config and tensors).
+  const decoded = decodeGeneratorWeights(encodeGeneratorWeights(cfg, params));
+  assert.deepEqual(decoded.header.config.refiner, [5, 4]);
+  const loaded = generatorFromWeights(decoded.header, decoded.data);
+  // (W and the base map are stored in 8 bits, the refiner in float32.)
+  const refine2 = decoded.header.tensors.find((t) => t.name === 'refine2/w')!;
+  assert.equal(refine2.encoding, undefined);
+  assert.deepEqual(Array.from(decoded.data.subarray(refine2.offset, refine2.offset + 9 * 4 * 3)), Array.from(params['refine2/w']!.dataSync()));
+  tf.tidy(() => assert.ok(tf.max(tf.abs(tf.sub(loaded.generate(z), gen.generate(z)))).dataSync()[0]! < 0.02));
+  loaded.dispose();
+  gen.dispose();
+  tf.dispose([z, probe, ...Object.values(params)]);
+  assert.equal(tf.memory().numTensors, before);
+});
