@@ -527,7 +527,7 @@ async function measureRealism(
   let done = 0;
   const embed = (renders: Uint8Array[]): Float64Array[] => {
     const e = tf.tidy(() => {
-      const images = tf.div(tf.tensor4d(Uint8Array.from(renders.flatMap((r) => Array.from(r))), [renders.length, preview.height, preview.width, 3], 'float32'), 255) as tf.Tensor4D;
+      const images = tf.div(tf.tensor4d(concatBytes(renders), [renders.length, preview.height, preview.width, 3], 'float32'), 255) as tf.Tensor4D;
       return recognition.embed(warpToChip(images, tf.tile(chip, [renders.length, 1]) as tf.Tensor2D), { range: 1 }).embedding;
     });
     const v = e.dataSync();
@@ -563,33 +563,27 @@ async function measureRealism(
       done += renders.length;
       progress({ phase: 'realism', model: 'real', done, total });
     }
-    const results: Record<string, KidResult & { seconds: number }> = {};
-    for (const name of names) {
+    /** KID of the maps `mapsAt(i, b)` (maps i … i + b − 1, each paired with real map i + k) against the real set. */
+    const score = (label: string, mapsAt: (i: number, b: number) => Uint8Array[]): KidResult & { seconds: number } => {
       const start = performance.now();
-      const model = models[name];
       const fake: Float64Array[] = [];
       for (let i = 0; i < n; i += EMBED_BATCH) {
         const b = Math.min(EMBED_BATCH, n - i);
-        // Sample i + k is the (i + k)-th draw of one seeded sequence, whatever the batch size.
-        const maps = model ? drawSamples(model, i, b, s.seed, R) : Array.from({ length: b }, () => meanBytes);
-        fake.push(...embed(maps.map((map, k) => preview.render(composite(map, seen[i + k]!), R))));
+        fake.push(...embed(mapsAt(i, b).map((map, k) => preview.render(composite(map, seen[i + k]!), R))));
         done += b;
-        progress({ phase: 'realism', model: name, done, total });
+        progress({ phase: 'realism', model: label, done, total });
       }
-      results[name] = { ...kernelInceptionDistance(fake, real, { seed: s.seed }), seconds: (performance.now() - start) / 1000 };
+      return { ...kernelInceptionDistance(fake, real, { seed: s.seed }), seconds: (performance.now() - start) / 1000 };
+    };
+    const results: Record<string, KidResult & { seconds: number }> = {};
+    for (const name of names) {
+      const model = models[name];
+      // Sample i + k is the (i + k)-th draw of one seeded sequence, whatever the batch size.
+      results[name] = score(name, (i, b) => (model ? drawSamples(model, i, b, s.seed, R) : Array.from({ length: b }, () => meanBytes)));
     }
     const projections: Record<string, KidResult & { seconds: number }> = {};
     for (const name of encoders) {
-      const start = performance.now();
-      const fake: Float64Array[] = [];
-      for (let i = 0; i < n; i += EMBED_BATCH) {
-        const b = Math.min(EMBED_BATCH, n - i);
-        const maps = projectMaps(models[name]!, realMaps.slice(i, i + b), seen.slice(i, i + b), R);
-        fake.push(...embed(maps.map((map, k) => preview.render(composite(map, seen[i + k]!), R))));
-        done += b;
-        progress({ phase: 'realism', model: `${name} projection`, done, total });
-      }
-      projections[name] = { ...kernelInceptionDistance(fake, real, { seed: s.seed }), seconds: (performance.now() - start) / 1000 };
+      projections[name] = score(`${name} projection`, (i, b) => projectMaps(models[name]!, realMaps.slice(i, i + b), seen.slice(i, i + b), R));
     }
     return { maps: n, ids, embedding: "face-api's face-recognition network (128-d, 150² chip aligned on the mean head's landmarks)", results, projections };
   } finally {
