@@ -25,7 +25,7 @@ import type { Command } from '../command.js';
 
 const usage = [
   'ganfit texture dataset <photos dir> -o <dir> [--limit N] [--resolution R] [--shard K/N]',
-  'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|default] [--steps N] [--checkpoint-every N] [--resume] [--pca-cache <dir>] [--reconstruction W] [--latent-lr X [--latent-prior Y]]',
+  'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|default] [--steps N] [--checkpoint-every N] [--resume] [--pca-cache <dir>] [--reconstruction W] [--refiner C1,C2,…] [--latent-lr X [--latent-prior Y]]',
   'ganfit texture sample [-n N] [--seed S] [--weights <file>] -o <dir>',
   'ganfit texture eval <dataset dir> [--weights <file>] [-n 500] [--from 0] [--samples 100] [--realism 500] [--steps N] [--seed S] [--pca-em] [--pca-cache <dir>] -o <report dir>',
 ].join(' | ');
@@ -63,6 +63,7 @@ async function train(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     out: { type: 'string', short: 'o' }, preset: { type: 'string' }, steps: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
     'pca-cache': { type: 'string' }, 'latent-lr': { type: 'string' }, 'latent-prior': { type: 'string' }, reconstruction: { type: 'string' },
+    refiner: { type: 'string' },
   }, usage);
   if (positionals.length !== 1 || !values.out) throw usageError(`usage: ${usage}`);
   const preset = choiceOption(values.preset as string | undefined, 'preset', ['smoke', 'default'] as const, 'default');
@@ -82,6 +83,15 @@ async function train(argv: string[]): Promise<number> {
   if (values.reconstruction !== undefined) {
     if (values.resume) throw usageError('--reconstruction sets up a new run; a resumed run keeps its checkpoint\'s weights');
     config.reconstruction = numberOption(values.reconstruction as string, 'reconstruction', 0);
+  }
+  // --refiner 8,8,8: a residual conv stack at the output resolution with these hidden channels (a new run only).
+  if (values.refiner !== undefined) {
+    if (values.resume) throw usageError('--refiner sets up a new run; a resumed run keeps its checkpoint\'s generator');
+    const widths = (values.refiner as string).split(',').map((c) => Number(c.trim()));
+    if (!widths.length || widths.some((c) => !(Number.isInteger(c) && c >= 1 && c <= 256))) {
+      throw usageError('--refiner takes hidden channel counts, e.g. 8,8,8 (integers 1–256)');
+    }
+    config.generator = { ...config.generator, refiner: widths };
   }
   await initEngine();
   const progress = createProgress({ quiet: !!values.quiet });
