@@ -246,7 +246,8 @@ test('ganfit texture eval and train: usage errors exit 2 with one line and no ou
       ['texture', 'eval', dir], ['texture', 'eval', path.join(dir, 'nope'), '-o', out], ['texture', 'eval', dir, '-o', out, '--realism', 'many'],
       ['texture', 'train', dir, '-o', out, '--resume', '--reconstruction', '10'],
       ['texture', 'train', dir, '-o', out, '--refiner', '8,x'], ['texture', 'train', dir, '-o', out, '--refiner', ''],
-      ['texture', 'train', dir, '-o', out, '--resume', '--refiner', '8'],
+      ['texture', 'train', dir, '-o', out, '--resume', '--refiner', '8'], ['texture', 'train', dir, '-o', out, '--refiner-lr-scale', '8'],
+      ['texture', 'train', dir, '-o', out, '--refiner', '8', '--refiner-lr-scale', '0'],
     ]) {
       const r = runCli(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);

@@ -132,3 +132,30 @@ test('trainGan smoke: runs, writes checkpoint/samples/generator, leaks nothing, 
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('trainGan with a refiner: trained from zero, its learning rate scaled by refinerLrScale', async () => {
+  await initEngine();
+  const root = await mkdtemp(path.join(tmpdir(), 'ganfit-gantrain-refiner-'));
+  try {
+    const ds = path.join(root, 'ds');
+    await writeProceduralUvDataset(ds, 10, 16, 2);
+    const { encoder: _e, klWeight: _k, ...linear } = GAN_PRESETS.smoke;
+    const config = { ...linear, generator: { ...linear.generator, refiner: [4] }, steps: 1, checkpointEvery: 1 };
+    /** The refiner's last layer (zero at the start, the only refiner layer with a gradient on step 1) after one step. */
+    const lastLayerAfterOneStep = async (refinerLrScale: number): Promise<Float32Array> => {
+      const runDir = path.join(root, `run-${refinerLrScale}`);
+      await trainGan({ ...config, refinerLrScale }, { datasetDir: ds, runDir });
+      const state = JSON.parse(await readFile(path.join(runDir, 'checkpoint', 'state.json'), 'utf8')) as { tensors: { name: string; shape: number[]; offset: number }[] };
+      const words = new Float32Array(new Uint8Array(await readFile(path.join(runDir, 'checkpoint', 'tensors.bin'))).buffer);
+      const e = state.tensors.find((t) => t.name === 'G/refine1/w')!;
+      return words.slice(e.offset, e.offset + e.shape.reduce((x, y) => x * y, 1));
+    };
+    const [one, four] = [await lastLayerAfterOneStep(1), await lastLayerAfterOneStep(4)];
+    const moved = one.map((v, k) => (Math.abs(v) > 1e-6 ? k : -1)).filter((k) => k >= 0);
+    assert.ok(moved.length > one.length / 2, `the zero-started layer trains (${moved.length}/${one.length} moved)`);
+    // Adam's first step moves each weight by lr·sign(g): the scale multiplies it exactly.
+    for (const k of moved) assert.ok(Math.abs(four[k]! / one[k]! - 4) < 1e-3, `weight ${k}: ${four[k]} vs 4 × ${one[k]}`);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});

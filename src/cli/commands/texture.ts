@@ -25,7 +25,7 @@ import type { Command } from '../command.js';
 
 const usage = [
   'ganfit texture dataset <photos dir> -o <dir> [--limit N] [--resolution R] [--shard K/N]',
-  'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|default] [--steps N] [--checkpoint-every N] [--resume] [--pca-cache <dir>] [--reconstruction W] [--refiner C1,C2,…] [--latent-lr X [--latent-prior Y]]',
+  'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|default] [--steps N] [--checkpoint-every N] [--resume] [--pca-cache <dir>] [--reconstruction W] [--refiner C1,C2,… [--refiner-lr-scale X]] [--latent-lr X [--latent-prior Y]]',
   'ganfit texture sample [-n N] [--seed S] [--weights <file>] -o <dir>',
   'ganfit texture eval <dataset dir> [--weights <file>] [-n 500] [--from 0] [--samples 100] [--realism 500] [--steps N] [--seed S] [--pca-em] [--pca-cache <dir>] -o <report dir>',
 ].join(' | ');
@@ -63,7 +63,7 @@ async function train(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     out: { type: 'string', short: 'o' }, preset: { type: 'string' }, steps: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
     'pca-cache': { type: 'string' }, 'latent-lr': { type: 'string' }, 'latent-prior': { type: 'string' }, reconstruction: { type: 'string' },
-    refiner: { type: 'string' },
+    refiner: { type: 'string' }, 'refiner-lr-scale': { type: 'string' },
   }, usage);
   if (positionals.length !== 1 || !values.out) throw usageError(`usage: ${usage}`);
   const preset = choiceOption(values.preset as string | undefined, 'preset', ['smoke', 'default'] as const, 'default');
@@ -92,6 +92,10 @@ async function train(argv: string[]): Promise<number> {
       throw usageError('--refiner takes hidden channel counts, e.g. 8,8,8 (integers 1–256)');
     }
     config.generator = { ...config.generator, refiner: widths };
+    if (values['refiner-lr-scale'] !== undefined) config.refinerLrScale = numberOption(values['refiner-lr-scale'] as string, 'refiner-lr-scale', 1);
+    if (!((config.refinerLrScale ?? 1) > 0)) throw usageError('--refiner-lr-scale must be > 0');
+  } else if (values['refiner-lr-scale'] !== undefined) {
+    throw usageError('--refiner-lr-scale needs --refiner');
   }
   await initEngine();
   const progress = createProgress({ quiet: !!values.quiet });

@@ -91,6 +91,12 @@ export interface GanTrainConfig {
    */
   frozen?: string[];
   /**
+   * Learning-rate multiplier of the refiner's parameters (`refine*`, default 1). Under the equalised learning
+   * rate a weight's effective step is lr/√fan-in: at the shipped lr the refiner's zero-started last layer moved
+   * ~0.002 in 4,000 images (docs/texture-gan.md), far too little to change a map.
+   */
+  refinerLrScale?: number;
+  /**
    * How the starting PCA of the linear path treats texels no photo saw (`fitPcaTextureModel`'s `missing`):
    * 'filled' (default) fits the filled maps; 'em' treats them as missing data, so W models seen skin rather
    * than the mirror-and-mean fill (the default preset; docs/texture-gan.md, "Linear path").
@@ -192,7 +198,11 @@ class Adam {
   readonly m: Record<string, tf.Variable> = {};
   readonly v: Record<string, tf.Variable> = {};
 
-  constructor(readonly vars: Record<string, tf.Variable>, readonly lr: number, readonly b1: number, readonly b2: number) {
+  constructor(
+    readonly vars: Record<string, tf.Variable>, readonly lr: number, readonly b1: number, readonly b2: number,
+    /** Per-parameter multipliers of lr (1 where absent). */
+    readonly lrScale: Record<string, number> = {},
+  ) {
     for (const [k, x] of Object.entries(vars)) {
       this.m[k] = tf.tidy(() => tf.variable(tf.zerosLike(x), false));
       this.v[k] = tf.tidy(() => tf.variable(tf.zerosLike(x), false));
@@ -205,7 +215,7 @@ class Adam {
     const c2 = 1 - this.b2 ** this.t;
     tf.tidy(() => {
       for (const [k, g] of Object.entries(grads)) {
-        const u = adamUpdate(this.vars[k]!, g, this.m[k]!, this.v[k]!, this.b1, this.b2, this.lr / c1, c2);
+        const u = adamUpdate(this.vars[k]!, g, this.m[k]!, this.v[k]!, this.b1, this.b2, (this.lr * (this.lrScale[k] ?? 1)) / c1, c2);
         this.m[k]!.assign(u.m);
         this.v[k]!.assign(u.v);
         this.vars[k]!.assign(u.x);
@@ -431,7 +441,8 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
   // The EMA generator; a frozen parameter is its own average, so EMA shares G's tensor (not saved, not disposed twice).
   const ema: ParamMap = {};
   for (const [k, v] of Object.entries(G)) ema[k] = frozen.has(k) ? v : tf.clone(v);
-  const optG = new Adam(trainableG, cfg.lrG, cfg.beta1, cfg.beta2);
+  const refinerScale = Object.fromEntries(Object.keys(trainableG).filter((k) => k.startsWith('refine')).map((k) => [k, cfg.refinerLrScale ?? 1]));
+  const optG = new Adam(trainableG, cfg.lrG, cfg.beta1, cfg.beta2, refinerScale);
   const optD = new Adam(D, cfg.lrD, cfg.beta1, cfg.beta2);
   const optE = new Adam(E, cfg.lrG, cfg.beta1, cfg.beta2);
   const optimisers = [[optG, 'G'], [optD, 'D'], [optE, 'E']] as const;
