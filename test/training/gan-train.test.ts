@@ -8,6 +8,21 @@ import { writeProceduralUvDataset } from '../../src/training/gan/procedural.js';
 import { GAN_PRESETS, trainGan, type GanProgress } from '../../src/training/gan/train.js';
 import { decodeGeneratorWeights, loadTextureGenerator } from '../../src/texture/gan.js';
 
+/** A run's checkpoint: its config, and any tensor by name as float32 values. */
+async function readCheckpoint(runDir: string): Promise<{ config: { latentLearning?: unknown }; read: (name: string) => Float32Array }> {
+  const state = JSON.parse(await readFile(path.join(runDir, 'checkpoint', 'state.json'), 'utf8')) as
+    { tensors: { name: string; shape: number[]; offset: number }[]; config: { latentLearning?: unknown } };
+  const words = new Float32Array(new Uint8Array(await readFile(path.join(runDir, 'checkpoint', 'tensors.bin'))).buffer);
+  return {
+    config: state.config,
+    read: (name) => {
+      const e = state.tensors.find((t) => t.name === name);
+      assert.ok(e, `checkpoint has '${name}'`);
+      return words.slice(e.offset, e.offset + e.shape.reduce((x, y) => x * y, 1));
+    },
+  };
+}
+
 test('trainGan smoke: runs, writes checkpoint/samples/generator, leaks nothing, resume is exact', async () => {
   await initEngine();
   const root = await mkdtemp(path.join(tmpdir(), 'ganfit-gantrain-'));
@@ -95,14 +110,8 @@ test('trainGan smoke: runs, writes checkpoint/samples/generator, leaks nothing, 
     const gloProgress: GanProgress[] = [];
     const gloFull = await trainGan({ ...glo, steps: 4 }, { datasetDir: ds, runDir: path.join(root, 'glo'), onProgress: (p) => gloProgress.push(p) });
     assert.ok(gloProgress.every((p) => p.reconstruction! > 0 && p.latentMeanSquare! > 0));
-    const gloState = JSON.parse(await readFile(path.join(root, 'glo', 'checkpoint', 'state.json'), 'utf8')) as
-      { tensors: { name: string; shape: number[]; offset: number }[]; config: { latentLearning?: unknown } };
-    const gloWords = new Float32Array(new Uint8Array(await readFile(path.join(root, 'glo', 'checkpoint', 'tensors.bin'))).buffer);
-    const gloRead = (name: string): Float32Array => {
-      const e = gloState.tensors.find((t) => t.name === name)!;
-      return gloWords.slice(e.offset, e.offset + e.shape.reduce((x, y) => x * y, 1));
-    };
-    assert.deepEqual(gloState.config.latentLearning, glo.latentLearning);
+    const { config: gloConfig, read: gloRead } = await readCheckpoint(path.join(root, 'glo'));
+    assert.deepEqual(gloConfig.latentLearning, glo.latentLearning);
     assert.deepEqual([...gloRead('latentAdam/t')], [2, 2, 2, 2, 2, 2, 2, 2], '4 steps of 4 = 2 epochs of the 8 maps: each row updated twice');
     const [zLin, zLearned] = [gloRead('linearLatents'), gloRead('latents')];
     assert.equal(zLearned.length, 8 * 16);
@@ -145,10 +154,7 @@ test('trainGan with a refiner: trained from zero, its learning rate scaled by re
     const lastLayerAfterOneStep = async (refinerLrScale: number): Promise<Float32Array> => {
       const runDir = path.join(root, `run-${refinerLrScale}`);
       await trainGan({ ...config, refinerLrScale }, { datasetDir: ds, runDir });
-      const state = JSON.parse(await readFile(path.join(runDir, 'checkpoint', 'state.json'), 'utf8')) as { tensors: { name: string; shape: number[]; offset: number }[] };
-      const words = new Float32Array(new Uint8Array(await readFile(path.join(runDir, 'checkpoint', 'tensors.bin'))).buffer);
-      const e = state.tensors.find((t) => t.name === 'G/refine1/w')!;
-      return words.slice(e.offset, e.offset + e.shape.reduce((x, y) => x * y, 1));
+      return (await readCheckpoint(runDir)).read('G/refine1/w');
     };
     const [one, four] = [await lastLayerAfterOneStep(1), await lastLayerAfterOneStep(4)];
     const moved = one.map((v, k) => (Math.abs(v) > 1e-6 ? k : -1)).filter((k) => k >= 0);
