@@ -37,6 +37,22 @@ function levels(config: DiscriminatorConfig): number[] {
   return Array.from({ length: n - 1 }, (_, i) => config.resolution >> i);
 }
 
+/**
+ * The same discriminator at a finer input resolution: one level per doubling is prepended, each with half the
+ * channels of the level below it (at least 4), so the added full-resolution levels stay cheap. Used to let D
+ * see detail finer than the preset's 64² (e.g. a generator's 256² refiner; docs/texture-gan.md).
+ */
+export function discriminatorAtResolution(config: DiscriminatorConfig, resolution: number): DiscriminatorConfig {
+  levels(config);
+  const doublings = Math.log2(resolution / config.resolution);
+  if (!Number.isInteger(doublings) || doublings < 0) {
+    throw new Error(`discriminator: resolution ${resolution} must be ${config.resolution} times a power of two`);
+  }
+  const channels = [...config.channels];
+  for (let i = 0; i < doublings; i++) channels.unshift(Math.max(4, Math.floor(channels[0]! / 2)));
+  return { ...config, resolution, channels };
+}
+
 export function discriminatorParamSpecs(config: DiscriminatorConfig): ParamSpec[] {
   const res = levels(config);
   const ch = config.channels;

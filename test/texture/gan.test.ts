@@ -10,7 +10,7 @@ import {
   decodeGeneratorWeights, encodeGeneratorWeights, generatorForward, generatorFromWeights, generatorParamSpecs, growGenerator, initParams,
   loadTextureGenerator, makeTextureGenerator, QUANTIZED_TENSORS, sampleTextures, TextureWeightsMissingError, type GeneratorConfig, type ParamMap,
 } from '../../src/texture/gan.js';
-import { discriminatorForward, discriminatorParamSpecs, type DiscriminatorConfig } from '../../src/texture/discriminator.js';
+import { discriminatorAtResolution, discriminatorForward, discriminatorParamSpecs, type DiscriminatorConfig } from '../../src/texture/discriminator.js';
 
 const tiny: GeneratorConfig = { latentSize: 6, resolution: 16, channels: [8, 6, 4], pixelNormMaxRes: 8 };
 
@@ -400,4 +400,24 @@ test('refiner: x + f(x) at the output resolution; zero last layer = no refiner; 
   gen.dispose();
   tf.dispose([z, probe, ...Object.values(params)]);
   assert.equal(tf.memory().numTensors, before);
+});
+
+test('discriminatorAtResolution: narrow levels prepended per doubling; the finer D runs on full-resolution maps', async () => {
+  await initEngine();
+  const coarse: DiscriminatorConfig = { resolution: 8, channels: [8, 16] };
+  assert.deepEqual(discriminatorAtResolution(coarse, 8), coarse);
+  const fine = discriminatorAtResolution(coarse, 32);
+  assert.deepEqual(fine, { resolution: 32, channels: [4, 4, 8, 16] });
+  assert.deepEqual(discriminatorAtResolution({ resolution: 8, channels: [32, 64] }, 16).channels, [16, 32, 64]);
+  for (const bad of [4, 12, 24]) assert.throws(() => discriminatorAtResolution(coarse, bad), /resolution/);
+  const params = initParams(discriminatorParamSpecs(fine), new Rng(5), false);
+  const maps = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
+  const masks = tf.ones([2, 32, 32, 1]) as tf.Tensor4D;
+  const before = tf.memory().numTensors;
+  const logits = discriminatorForward(fine, params, maps, masks);
+  assert.deepEqual(logits.shape, [2, 1]);
+  assert.ok([...logits.dataSync()].every(Number.isFinite));
+  logits.dispose();
+  assert.equal(tf.memory().numTensors, before, 'no leaked tensors');
+  tf.dispose([...Object.values(params), maps, masks]);
 });

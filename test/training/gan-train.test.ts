@@ -7,11 +7,12 @@ import { tf, initEngine } from '../../src/engine/index.js';
 import { writeProceduralUvDataset } from '../../src/training/gan/procedural.js';
 import { GAN_PRESETS, trainGan, type GanProgress } from '../../src/training/gan/train.js';
 import { decodeGeneratorWeights, loadTextureGenerator } from '../../src/texture/gan.js';
+import { discriminatorAtResolution } from '../../src/texture/discriminator.js';
 
 /** A run's checkpoint: its config, and any tensor by name as float32 values. */
-async function readCheckpoint(runDir: string): Promise<{ config: { latentLearning?: unknown }; read: (name: string) => Float32Array }> {
+async function readCheckpoint(runDir: string): Promise<{ config: { latentLearning?: unknown; discriminator?: unknown }; read: (name: string) => Float32Array }> {
   const state = JSON.parse(await readFile(path.join(runDir, 'checkpoint', 'state.json'), 'utf8')) as
-    { tensors: { name: string; shape: number[]; offset: number }[]; config: { latentLearning?: unknown } };
+    { tensors: { name: string; shape: number[]; offset: number }[]; config: { latentLearning?: unknown; discriminator?: unknown } };
   const words = new Float32Array(new Uint8Array(await readFile(path.join(runDir, 'checkpoint', 'tensors.bin'))).buffer);
   return {
     config: state.config,
@@ -161,6 +162,28 @@ test('trainGan with a refiner: trained from zero, its learning rate scaled by re
     assert.ok(moved.length > one.length / 2, `the zero-started layer trains (${moved.length}/${one.length} moved)`);
     // Adam's first step moves each weight by lr·sign(g): the scale multiplies it exactly.
     for (const k of moved) assert.ok(Math.abs(four[k]! / one[k]! - 4) < 1e-3, `weight ${k}: ${four[k]} vs 4 × ${one[k]}`);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('trainGan with the discriminator at the generator\'s resolution: D sees the maps unpooled, trains, is checkpointed', async () => {
+  await initEngine();
+  const root = await mkdtemp(path.join(tmpdir(), 'ganfit-gantrain-dfull-'));
+  try {
+    const ds = path.join(root, 'ds');
+    await writeProceduralUvDataset(ds, 10, 16, 2);
+    // The encoder shares D's resolution: the default preset's mode (no encoder).
+    const { encoder: _e, klWeight: _k, ...linear } = GAN_PRESETS.smoke;
+    const discriminator = discriminatorAtResolution(linear.discriminator, linear.generator.resolution);
+    const runDir = path.join(root, 'run');
+    const result = await trainGan({ ...linear, discriminator, steps: 2, checkpointEvery: 2 }, { datasetDir: ds, runDir });
+    assert.equal(result.step, 2);
+    const checkpoint = await readCheckpoint(runDir);
+    assert.deepEqual(checkpoint.config.discriminator, { resolution: 16, channels: [4, 8, 16] });
+    const fromRgb = checkpoint.read('D/from/w');
+    assert.equal(fromRgb.length, 3 * 3 * 4 * 4);
+    assert.ok(fromRgb.every(Number.isFinite));
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -12,6 +12,7 @@ import { createFitter } from '../../fit/pipeline.js';
 import { loadFaceModel } from '../../model/load.js';
 import { defaultGeneratorPath, loadTextureGenerator, sampleTextures } from '../../texture/gan.js';
 import { createFrontalPreview } from '../../texture/preview.js';
+import { discriminatorAtResolution } from '../../texture/discriminator.js';
 import { fitPcaTextureModelCached, type PcaFitOptions, type PcaTextureModel } from '../../texture/pca.js';
 import { openUvDataset } from '../../training/uv-dataset-format.js';
 import { loadRecognitionNet, type RecognitionNet } from '../../losses/recognition-net.js';
@@ -25,7 +26,7 @@ import type { Command } from '../command.js';
 
 const usage = [
   'ganfit texture dataset <photos dir> -o <dir> [--limit N] [--resolution R] [--shard K/N]',
-  'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|default] [--steps N] [--checkpoint-every N] [--resume] [--pca-cache <dir>] [--reconstruction W] [--refiner C1,C2,… [--refiner-lr-scale X]] [--latent-lr X [--latent-prior Y]]',
+  'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|default] [--steps N] [--checkpoint-every N] [--resume] [--pca-cache <dir>] [--reconstruction W] [--refiner C1,C2,… [--refiner-lr-scale X]] [--discriminator-resolution R] [--latent-lr X [--latent-prior Y]]',
   'ganfit texture sample [-n N] [--seed S] [--weights <file>] -o <dir>',
   'ganfit texture eval <dataset dir> [--weights <file>] [-n 500] [--from 0] [--samples 100] [--realism 500] [--steps N] [--seed S] [--pca-em] [--pca-cache <dir>] -o <report dir>',
 ].join(' | ');
@@ -63,7 +64,7 @@ async function train(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     out: { type: 'string', short: 'o' }, preset: { type: 'string' }, steps: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
     'pca-cache': { type: 'string' }, 'latent-lr': { type: 'string' }, 'latent-prior': { type: 'string' }, reconstruction: { type: 'string' },
-    refiner: { type: 'string' }, 'refiner-lr-scale': { type: 'string' },
+    refiner: { type: 'string' }, 'refiner-lr-scale': { type: 'string' }, 'discriminator-resolution': { type: 'string' },
   }, usage);
   if (positionals.length !== 1 || !values.out) throw usageError(`usage: ${usage}`);
   const preset = choiceOption(values.preset as string | undefined, 'preset', ['smoke', 'default'] as const, 'default');
@@ -96,6 +97,16 @@ async function train(argv: string[]): Promise<number> {
     if (!((config.refinerLrScale ?? 1) > 0)) throw usageError('--refiner-lr-scale must be > 0');
   } else if (values['refiner-lr-scale'] !== undefined) {
     throw usageError('--refiner-lr-scale needs --refiner');
+  }
+  // --discriminator-resolution 256: D sees G's maps at that resolution (the preset's levels plus narrow finer ones; a new run only).
+  if (values['discriminator-resolution'] !== undefined) {
+    if (values.resume) throw usageError('--discriminator-resolution sets up a new run; a resumed run keeps its checkpoint\'s discriminator');
+    const r = Number(values['discriminator-resolution']);
+    const from = config.discriminator.resolution;
+    if (!(Number.isInteger(Math.log2(r / from)) && r >= from && r <= config.generator.resolution)) {
+      throw usageError(`--discriminator-resolution must be ${from} times a power of two, at most the generator's ${config.generator.resolution}`);
+    }
+    config.discriminator = discriminatorAtResolution(config.discriminator, r);
   }
   await initEngine();
   const progress = createProgress({ quiet: !!values.quiet });
