@@ -1,5 +1,5 @@
 /**
- * Texture GAN figures, wasm backend, one thread (run alone: `node --import tsx bench/texture.ts`):
+ * Texture GAN figures, wasm backend, one thread (run alone: `node --import tsx bench/texture.ts [--weights <file>]`):
  * - generator forward, and forward + backward to the latent (the fitting loop's cost), the shipped 256×256 architecture;
  * - one training step of the default preset (G at 256², real maps decoded from their linear projection, batch 16) and images/s, on a procedural dataset in a
  *   temporary directory;
@@ -56,13 +56,14 @@ export interface TextureBench {
   backpropFilter: { shape: string; wasmMs: number; wasmCpuMs: number; cpuMs: number; speedup: number }[];
 }
 
-export async function benchTexture(options: { trainSteps?: number; log?: (line: string) => void } = {}): Promise<TextureBench> {
+export async function benchTexture(options: { trainSteps?: number; weights?: string; log?: (line: string) => void } = {}): Promise<TextureBench> {
   const log = options.log ?? (() => {});
   await initEngine();
   // Generator, the fitting path (constant weights, gradient to the latent only).
   // The shipped weights when present (their untrained top levels are skipped, as in the fitting loop), else a
-  // random generator of the same architecture (every level computed).
-  const shipped = await loadTextureGenerator().catch(() => null);
+  // random generator of the same architecture (every level computed). `weights`: another weights file (e.g. a
+  // run's export), which must load.
+  const shipped = options.weights ? await loadTextureGenerator(options.weights) : await loadTextureGenerator().catch(() => null);
   const cfg = shipped?.config ?? DEFAULT_GENERATOR;
   const specs = generatorParamSpecs(cfg);
   const gen = shipped ?? makeTextureGenerator(cfg, initParams(specs, new Rng(1), false));
@@ -80,7 +81,7 @@ export async function benchTexture(options: { trainSteps?: number; log?: (line: 
   z.dispose();
   if (encodeMs) log(`encode (fit start), 1 map: ${encodeMs.median} ms (min ${encodeMs.min}, CPU ${encodeMs.cpuMedian})`);
   const generator = {
-    config: `${shipped ? 'shipped weights' : 'random weights'}, ${cfg.resolution}² latent ${cfg.latentSize} channels ${cfg.channels.join('/')}`,
+    config: `${options.weights ? `weights ${path.basename(options.weights)}` : shipped ? 'shipped weights' : 'random weights'}, ${cfg.resolution}² latent ${cfg.latentSize} channels ${cfg.channels.join('/')}`,
     gflopForward: +(generatorFlops(cfg) / 1e9).toFixed(3),
     params: specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0),
     forwardMs, forwardBackwardLatentMs, ...(encodeMs ? { encodeMs } : {}),
@@ -144,6 +145,8 @@ export async function benchTexture(options: { trainSteps?: number; log?: (line: 
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const r = await benchTexture({ log: (line) => console.log(line) });
+  // `--weights <file>`: time that generator instead of the shipped one.
+  const at = process.argv.indexOf('--weights');
+  const r = await benchTexture({ log: (line) => console.log(line), ...(at > 0 && process.argv[at + 1] ? { weights: process.argv[at + 1] } : {}) });
   console.log(JSON.stringify(r));
 }
