@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { tf, initEngine } from '../../src/engine/index.js';
 import { writeProceduralUvDataset } from '../../src/training/gan/procedural.js';
-import { GAN_PRESETS, trainGan, type GanProgress } from '../../src/training/gan/train.js';
+import { GAN_PRESETS, trainGan, type GanProgress, type GanTrainConfig } from '../../src/training/gan/train.js';
 import { decodeGeneratorWeights, loadTextureGenerator } from '../../src/texture/gan.js';
 import { discriminatorAtResolution } from '../../src/texture/discriminator.js';
 
@@ -143,13 +143,22 @@ test('trainGan smoke: runs, writes checkpoint/samples/generator, leaks nothing, 
   }
 });
 
-test('trainGan with a refiner: trained from zero, its learning rate scaled by refinerLrScale', async () => {
+/** The smoke preset without its encoder (the default preset's mode), on a 10-map procedural set in a temporary folder. */
+async function withLinearSmokeRun(prefix: string, body: (root: string, datasetDir: string, config: GanTrainConfig) => Promise<void>): Promise<void> {
   await initEngine();
-  const root = await mkdtemp(path.join(tmpdir(), 'ganfit-gantrain-refiner-'));
+  const root = await mkdtemp(path.join(tmpdir(), prefix));
   try {
-    const ds = path.join(root, 'ds');
-    await writeProceduralUvDataset(ds, 10, 16, 2);
+    const datasetDir = path.join(root, 'ds');
+    await writeProceduralUvDataset(datasetDir, 10, 16, 2);
     const { encoder: _e, klWeight: _k, ...linear } = GAN_PRESETS.smoke;
+    await body(root, datasetDir, linear);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+test('trainGan with a refiner: trained from zero, its learning rate scaled by refinerLrScale', () =>
+  withLinearSmokeRun('ganfit-gantrain-refiner-', async (root, ds, linear) => {
     const config = { ...linear, generator: { ...linear.generator, refiner: [4] }, steps: 1, checkpointEvery: 1 };
     /** The refiner's last layer (zero at the start, the only refiner layer with a gradient on step 1) after one step. */
     const lastLayerAfterOneStep = async (refinerLrScale: number): Promise<Float32Array> => {
@@ -162,19 +171,11 @@ test('trainGan with a refiner: trained from zero, its learning rate scaled by re
     assert.ok(moved.length > one.length / 2, `the zero-started layer trains (${moved.length}/${one.length} moved)`);
     // Adam's first step moves each weight by lr·sign(g): the scale multiplies it exactly.
     for (const k of moved) assert.ok(Math.abs(four[k]! / one[k]! - 4) < 1e-3, `weight ${k}: ${four[k]} vs 4 × ${one[k]}`);
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('trainGan with the discriminator at the generator\'s resolution: D sees the maps unpooled, trains, is checkpointed', async () => {
-  await initEngine();
-  const root = await mkdtemp(path.join(tmpdir(), 'ganfit-gantrain-dfull-'));
-  try {
-    const ds = path.join(root, 'ds');
-    await writeProceduralUvDataset(ds, 10, 16, 2);
-    // The encoder shares D's resolution: the default preset's mode (no encoder).
-    const { encoder: _e, klWeight: _k, ...linear } = GAN_PRESETS.smoke;
+test('trainGan with the discriminator at the generator\'s resolution: D sees the maps unpooled, trains, is checkpointed', () =>
+  // Without an encoder: an encoder shares D's resolution.
+  withLinearSmokeRun('ganfit-gantrain-dfull-', async (root, ds, linear) => {
     const discriminator = discriminatorAtResolution(linear.discriminator, linear.generator.resolution);
     const runDir = path.join(root, 'run');
     const result = await trainGan({ ...linear, discriminator, steps: 2, checkpointEvery: 2 }, { datasetDir: ds, runDir });
@@ -184,7 +185,4 @@ test('trainGan with the discriminator at the generator\'s resolution: D sees the
     const fromRgb = checkpoint.read('D/from/w');
     assert.equal(fromRgb.length, 3 * 3 * 4 * 4);
     assert.ok(fromRgb.every(Number.isFinite));
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
-});
+  }));
