@@ -43,7 +43,7 @@ function levels(config: DiscriminatorConfig): number[] {
  * see detail finer than the preset's 64² (e.g. a generator's 256² refiner; docs/texture-gan.md).
  */
 export function discriminatorAtResolution(config: DiscriminatorConfig, resolution: number): DiscriminatorConfig {
-  levels(config);
+  levels(config); // throws on a malformed coarse config
   const doublings = Math.log2(resolution / config.resolution);
   if (!Number.isInteger(doublings) || doublings < 0) {
     throw new Error(`discriminator: resolution ${resolution} must be ${config.resolution} times a power of two`);
