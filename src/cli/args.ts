@@ -32,6 +32,14 @@ export function numberOption(value: string | undefined, name: string, fallback: 
   return n;
 }
 
+/** A number > 0 (a learning rate, a scale): like `numberOption`, the bound exclusive. */
+export function positiveNumberOption(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || !(n > 0)) throw usageError(`--${name} must be a number > 0, got '${value}'`);
+  return n;
+}
+
 export function choiceOption<T extends string>(value: string | undefined, name: string, choices: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (!choices.includes(value as T)) throw usageError(`--${name} must be one of ${choices.join(', ')}, got '${value}'`);

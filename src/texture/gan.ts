@@ -113,6 +113,14 @@ function levels(config: GeneratorConfig): number[] {
   return Array.from({ length: n - 1 }, (_, i) => 4 << i);
 }
 
+/** The refiner's k-th layer's parameter prefix (`refine0`, …): the one place its names are made. */
+const refinerLayer = (k: number): string => `refine${k}`;
+
+/** Whether a generator parameter belongs to the refiner (e.g. for a per-parameter learning rate). */
+export function isRefinerParam(name: string): boolean {
+  return /^refine\d+\//.test(name);
+}
+
 /** Channels through the refiner, RGB in and out ([] without one). */
 function refinerWidths(config: GeneratorConfig): number[] {
   const hidden = config.refiner ?? [];
@@ -156,8 +164,8 @@ export function generatorParamSpecs(config: GeneratorConfig): ParamSpec[] {
   refinerWidths(config).slice(1).forEach((cout, k, outs) => {
     const cin = k === 0 ? 3 : outs[k - 1]!;
     const last = k === outs.length - 1;
-    specs.push({ name: `refine${k}/w`, shape: [3, 3, cin, cout], scale: Math.SQRT2 / Math.sqrt(9 * cin), init: last ? 'zeros' : 'normal' });
-    specs.push({ name: `refine${k}/b`, shape: [cout], scale: 1, init: 'zeros' });
+    specs.push({ name: `${refinerLayer(k)}/w`, shape: [3, 3, cin, cout], scale: Math.SQRT2 / Math.sqrt(9 * cin), init: last ? 'zeros' : 'normal' });
+    specs.push({ name: `${refinerLayer(k)}/b`, shape: [cout], scale: 1, init: 'zeros' });
   });
   return specs;
 }
@@ -293,7 +301,7 @@ export function generatorForward(
     const refiners = Math.max(refinerWidths(config).length - 1, 0);
     if (refiners === 0) return rgb!;
     let f = rgb!;
-    for (let k = 0; k < refiners; k++) f = layer(f, `refine${k}`, k < refiners - 1);
+    for (let k = 0; k < refiners; k++) f = layer(f, refinerLayer(k), k < refiners - 1);
     return tf.add(rgb!, f) as tf.Tensor4D;
   });
 }

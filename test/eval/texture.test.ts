@@ -247,7 +247,7 @@ test('ganfit texture eval and train: usage errors exit 2 with one line and no ou
       ['texture', 'train', dir, '-o', out, '--resume', '--reconstruction', '10'],
       ['texture', 'train', dir, '-o', out, '--refiner', '8,x'], ['texture', 'train', dir, '-o', out, '--refiner', ''],
       ['texture', 'train', dir, '-o', out, '--resume', '--refiner', '8'], ['texture', 'train', dir, '-o', out, '--refiner-lr-scale', '8'],
-      ['texture', 'train', dir, '-o', out, '--refiner', '8', '--refiner-lr-scale', '0'],
+      ['texture', 'train', dir, '-o', out, '--refiner', '8', '--refiner-lr-scale', '0'], ['texture', 'train', dir, '-o', out, '--latent-lr', '0'],
       ['texture', 'train', dir, '-o', out, '--discriminator-resolution', '96'], ['texture', 'train', dir, '-o', out, '--discriminator-resolution', '512'],
       ['texture', 'train', dir, '-o', out, '--discriminator-resolution', '32'], ['texture', 'train', dir, '-o', out, '--resume', '--discriminator-resolution', '128'],
     ]) {

@@ -7,7 +7,7 @@ import { tf, initEngine } from '../../src/engine/index.js';
 import { Rng } from '../../src/texture/random.js';
 import { avgPool2, convSame, convSameConst, dense, flipFilter, transposeMatrix, upsample2 } from '../../src/texture/ops.js';
 import {
-  decodeGeneratorWeights, encodeGeneratorWeights, generatorForward, generatorFromWeights, generatorParamSpecs, growGenerator, initParams,
+  decodeGeneratorWeights, encodeGeneratorWeights, generatorForward, generatorFromWeights, generatorParamSpecs, growGenerator, initParams, isRefinerParam,
   loadTextureGenerator, makeTextureGenerator, QUANTIZED_TENSORS, sampleTextures, TextureWeightsMissingError, type GeneratorConfig, type ParamMap,
 } from '../../src/texture/gan.js';
 import { discriminatorAtResolution, discriminatorForward, discriminatorParamSpecs, type DiscriminatorConfig } from '../../src/texture/discriminator.js';
@@ -351,7 +351,7 @@ test('refiner: x + f(x) at the output resolution; zero last layer = no refiner; 
   assert.throws(() => generatorParamSpecs({ ...cfg, refiner: [0] }), /refiner/);
   assert.throws(() => growGenerator(cfg, {}, 32, [4], new Rng(1)), /refiner/);
   const specs = generatorParamSpecs(cfg);
-  assert.deepEqual(specs.filter((s) => s.name.startsWith('refine')).map((s) => `${s.name}:${s.shape.join('x')}:${s.init}`),
+  assert.deepEqual(specs.filter((s) => isRefinerParam(s.name)).map((s) => `${s.name}:${s.shape.join('x')}:${s.init}`),
     ['refine0/w:3x3x3x5:normal', 'refine0/b:5:zeros', 'refine1/w:3x3x5x4:normal', 'refine1/b:4:zeros', 'refine2/w:3x3x4x3:zeros', 'refine2/b:3:zeros']);
   const before = tf.memory().numTensors;
   const params = initParams(specs, new Rng(21), false);

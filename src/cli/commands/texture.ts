@@ -20,7 +20,7 @@ import { DEFAULT_TEXTURE_EVAL, evaluateTextureModels, MEAN_MAP, type TextureEval
 import type { KidResult } from '../../eval/kid.js';
 import { buildUvDataset, defaultUvDatasetOptions } from '../../training/uv-dataset.js';
 import { GAN_PRESETS, trainGan } from '../../training/gan/train.js';
-import { choiceOption, intOption, numberOption, parse } from '../args.js';
+import { choiceOption, intOption, numberOption, parse, positiveNumberOption } from '../args.js';
 import { createProgress } from '../progress.js';
 import type { Command } from '../command.js';
 
@@ -74,8 +74,7 @@ async function train(argv: string[]): Promise<number> {
   config.sampleEvery = Math.min(config.sampleEvery, config.checkpointEvery);
   // --latent-lr: the real maps' latents trained with G (`latentLearning`, GLO), also when resuming a run.
   if (values['latent-lr'] !== undefined) {
-    const lr = numberOption(values['latent-lr'] as string, 'latent-lr', 0);
-    if (!(lr > 0)) throw usageError('--latent-lr must be > 0');
+    const lr = positiveNumberOption(values['latent-lr'] as string, 'latent-lr', 0);
     config.latentLearning = { lr, prior: numberOption(values['latent-prior'] as string | undefined, 'latent-prior', 2) };
   } else if (values['latent-prior'] !== undefined) {
     throw usageError('--latent-prior needs --latent-lr');
@@ -93,8 +92,7 @@ async function train(argv: string[]): Promise<number> {
       throw usageError('--refiner takes hidden channel counts, e.g. 8,8,8 (integers 1–256)');
     }
     config.generator = { ...config.generator, refiner: widths };
-    if (values['refiner-lr-scale'] !== undefined) config.refinerLrScale = numberOption(values['refiner-lr-scale'] as string, 'refiner-lr-scale', 1);
-    if (!((config.refinerLrScale ?? 1) > 0)) throw usageError('--refiner-lr-scale must be > 0');
+    if (values['refiner-lr-scale'] !== undefined) config.refinerLrScale = positiveNumberOption(values['refiner-lr-scale'] as string, 'refiner-lr-scale', 1);
   } else if (values['refiner-lr-scale'] !== undefined) {
     throw usageError('--refiner-lr-scale needs --refiner');
   }
@@ -102,11 +100,13 @@ async function train(argv: string[]): Promise<number> {
   if (values['discriminator-resolution'] !== undefined) {
     if (values.resume) throw usageError('--discriminator-resolution sets up a new run; a resumed run keeps its checkpoint\'s discriminator');
     const r = Number(values['discriminator-resolution']);
-    const from = config.discriminator.resolution;
-    if (!(Number.isInteger(Math.log2(r / from)) && r >= from && r <= config.generator.resolution)) {
-      throw usageError(`--discriminator-resolution must be ${from} times a power of two, at most the generator's ${config.generator.resolution}`);
+    const wrong = usageError(`--discriminator-resolution must be ${config.discriminator.resolution} times a power of two, at most the generator's ${config.generator.resolution}`);
+    if (!(r <= config.generator.resolution)) throw wrong;
+    try {
+      config.discriminator = discriminatorAtResolution(config.discriminator, r);
+    } catch {
+      throw wrong;
     }
-    config.discriminator = discriminatorAtResolution(config.discriminator, r);
   }
   await initEngine();
   const progress = createProgress({ quiet: !!values.quiet });

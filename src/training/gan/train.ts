@@ -21,7 +21,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { tf } from '../../engine/index.js';
 import {
-  DEFAULT_GENERATOR, encodeGeneratorWeights, generatorForward, growGenerator, generatorParamSpecs, initParams, loadTextureGenerator,
+  DEFAULT_GENERATOR, encodeGeneratorWeights, generatorForward, growGenerator, generatorParamSpecs, initParams, isRefinerParam, loadTextureGenerator,
   type GeneratorConfig, type ParamMap, type ParamSpec, type TextureGenerator,
 } from '../../texture/gan.js';
 import { downsampleTo, transposeMatrix } from '../../texture/ops.js';
@@ -441,7 +441,7 @@ export async function trainGan(config: GanTrainConfig, options: TrainOptions): P
   // The EMA generator; a frozen parameter is its own average, so EMA shares G's tensor (not saved, not disposed twice).
   const ema: ParamMap = {};
   for (const [k, v] of Object.entries(G)) ema[k] = frozen.has(k) ? v : tf.clone(v);
-  const refinerScale = Object.fromEntries(Object.keys(trainableG).filter((k) => k.startsWith('refine')).map((k) => [k, cfg.refinerLrScale ?? 1]));
+  const refinerScale = Object.fromEntries(Object.keys(trainableG).filter(isRefinerParam).map((k) => [k, cfg.refinerLrScale ?? 1]));
   const optG = new Adam(trainableG, cfg.lrG, cfg.beta1, cfg.beta2, refinerScale);
   const optD = new Adam(D, cfg.lrD, cfg.beta1, cfg.beta2);
   const optE = new Adam(E, cfg.lrG, cfg.beta1, cfg.beta2);
