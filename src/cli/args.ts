@@ -25,19 +25,19 @@ export function intOption(value: string | undefined, name: string, fallback: num
   return n;
 }
 
-export function numberOption(value: string | undefined, name: string, fallback: number, min = 0): number {
+/** A finite number ≥ `min` (> `min` when `exclusive`: a learning rate, a scale). */
+export function numberOption(value: string | undefined, name: string, fallback: number, min = 0, exclusive = false): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < min) throw usageError(`--${name} must be a number ≥ ${min}, got '${value}'`);
+  const inRange = exclusive ? n > min : n >= min;
+  if (value.trim() === '' || !Number.isFinite(n) || !inRange) {
+    throw usageError(`--${name} must be a number ${exclusive ? '>' : '≥'} ${min}, got '${value}'`);
+  }
   return n;
 }
 
-/** A number > 0 (a learning rate, a scale): like `numberOption`, the bound exclusive. */
 export function positiveNumberOption(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || !(n > 0)) throw usageError(`--${name} must be a number > 0, got '${value}'`);
-  return n;
+  return numberOption(value, name, fallback, 0, true);
 }
 
 export function choiceOption<T extends string>(value: string | undefined, name: string, choices: readonly T[], fallback: T): T {
