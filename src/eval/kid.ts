@@ -50,6 +50,13 @@ function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
 
+/** Standard deviation with Bessel's correction (NaN for fewer than 2 values). */
+function sampleStd(values: readonly number[]): number {
+  if (values.length < 2) return NaN;
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  return Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1));
+}
+
 /** The first k of a seeded shuffle of 0 … n−1. */
 function subset(n: number, k: number, rng: Rng): number[] {
   const a = range(n);
@@ -70,7 +77,35 @@ export function kernelInceptionDistance(x: readonly Float64Array[], y: readonly 
   const rng = new Rng(options.seed ?? 1);
   const values: number[] = [];
   for (let s = 0; s < (options.subsets ?? 50); s++) values.push(mmd2(x, y, subset(x.length, subsetSize, rng), subset(y.length, subsetSize, rng)));
-  const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
-  const variance = values.length > 1 ? values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1) : NaN;
-  return { kid: mmd2(x, y, range(x.length), range(y.length)), subsetStd: Math.sqrt(variance), subsetSize, n: [x.length, y.length] };
+  return { kid: mmd2(x, y, range(x.length), range(y.length)), subsetStd: sampleStd(values), subsetSize, n: [x.length, y.length] };
+}
+
+export interface KidDifference {
+  /** KID(a, real) − KID(b, real) on the full sets. */
+  difference: number;
+  /** Its standard deviation over random subsets, the same rows of `a` and `b` in each (their row k is paired with one map). */
+  subsetStd: number;
+  subsetSize: number;
+}
+
+/**
+ * How much farther `a` is from `real` than `b` is, when row k of `a` and of `b` stand for the same thing (two
+ * models' renders of one real map): each subset takes the same rows of both, so what the two sets share cancels
+ * and the spread is that of the difference, not of either figure.
+ */
+export function kidDifference(
+  a: readonly Float64Array[], b: readonly Float64Array[], real: readonly Float64Array[], options: KidOptions = {},
+): KidDifference {
+  if (a.length !== b.length) throw new Error(`kidDifference: the paired sets differ in size (${a.length}, ${b.length})`);
+  const subsetSize = options.subsetSize ?? Math.max(2, Math.floor(Math.min(a.length, real.length) / 2));
+  if (subsetSize < 2 || subsetSize > Math.min(a.length, real.length)) throw new Error(`kidDifference: subset size ${subsetSize} out of range`);
+  const rng = new Rng(options.seed ?? 1);
+  const values: number[] = [];
+  for (let s = 0; s < (options.subsets ?? 50); s++) {
+    const ix = subset(a.length, subsetSize, rng);
+    const iy = subset(real.length, subsetSize, rng);
+    values.push(mmd2(a, real, ix, iy) - mmd2(b, real, ix, iy));
+  }
+  const all = range(real.length);
+  return { difference: mmd2(a, real, range(a.length), all) - mmd2(b, real, range(b.length), all), subsetStd: sampleStd(values), subsetSize };
 }

@@ -20,7 +20,8 @@
  *     maps"): the renders then differ only where there is real skin to compare with, and the seam between
  *     seen and filled texels is in both. Each model with an encoder is also scored on its projections of the
  *     real maps themselves (encode the seen texels, decode): if they are as far from the real set as its
- *     samples, what a model lacks is detail, not a better distribution of latents.
+ *     samples, what a model lacks is detail, not a better distribution of latents. The other models' KIDs are
+ *     also given as differences from the first model's over subsets of the same maps (paired: far less spread).
  *
  * The function measures and returns numbers and pixel arrays; the CLI (`ganfit texture eval`) writes the files.
  */
@@ -36,7 +37,7 @@ import { resampleBilinear } from '../texture/ops.js';
 import { createFrontalPreview, PREVIEW_CAMERA, PREVIEW_LIGHT, PREVIEW_SIZE } from '../texture/preview.js';
 import { Rng } from '../texture/random.js';
 import { isHeldOut, SEEN_THRESHOLD, type UvDataset } from '../training/uv-dataset-format.js';
-import { kernelInceptionDistance, type KidResult } from './kid.js';
+import { kernelInceptionDistance, kidDifference, type KidDifference, type KidResult } from './kid.js';
 
 export { SEEN_THRESHOLD };
 
@@ -176,6 +177,12 @@ export interface TextureEvalReport {
      * against what its prior sampling adds (`results`).
      */
     projections: Record<string, KidResult & { seconds: number }>;
+    /**
+     * Each other model's KID minus the first model's (`reference`), samples and projections, with the spread
+     * over subsets that take the same maps for both: two models' renders of map k share that map's mask and
+     * seam, so the paired spread is far below either figure's own `subsetStd`.
+     */
+    paired: { reference: string; results: Record<string, KidDifference>; projections: Record<string, KidDifference> };
   };
   seconds: number;
 }
@@ -564,6 +571,7 @@ async function measureRealism(
       progress({ phase: 'realism', model: 'real', done, total });
     }
     /** KID of the maps `mapsAt(i, b)` (maps i … i + b − 1, each paired with real map i + k) against the real set. */
+    const embeddings: Record<string, Float64Array[]> = {};
     const score = (label: string, mapsAt: (i: number, b: number) => Uint8Array[]): KidResult & { seconds: number } => {
       const start = performance.now();
       const fake: Float64Array[] = [];
@@ -573,6 +581,7 @@ async function measureRealism(
         done += b;
         progress({ phase: 'realism', model: label, done, total });
       }
+      embeddings[label] = fake;
       return { ...kernelInceptionDistance(fake, real, { seed: s.seed }), seconds: (performance.now() - start) / 1000 };
     };
     const results: Record<string, KidResult & { seconds: number }> = {};
@@ -585,7 +594,16 @@ async function measureRealism(
     for (const name of encoders) {
       projections[name] = score(`${name} projection`, (i, b) => projectMaps(models[name]!, realMaps.slice(i, i + b), seen.slice(i, i + b), R));
     }
-    return { maps: n, ids, embedding: "face-api's face-recognition network (128-d, 150² chip aligned on the mean head's landmarks)", results, projections };
+    const reference = Object.keys(models)[0]!;
+    const against = (labels: string[], label: (name: string) => string): Record<string, KidDifference> => Object.fromEntries(
+      labels.filter((name) => name !== reference).map((name) => [name, kidDifference(embeddings[label(name)]!, embeddings[label(reference)]!, real, { seed: s.seed })]),
+    );
+    const paired = {
+      reference,
+      results: against(Object.keys(models), (name) => name),
+      projections: encoders.includes(reference) ? against(encoders, (name) => `${name} projection`) : {},
+    };
+    return { maps: n, ids, embedding: "face-api's face-recognition network (128-d, 150² chip aligned on the mean head's landmarks)", results, projections, paired };
   } finally {
     chip.dispose();
     preview.dispose();

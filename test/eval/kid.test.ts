@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { kernelInceptionDistance } from '../../src/eval/kid.js';
+import { kernelInceptionDistance, kidDifference } from '../../src/eval/kid.js';
 import { Rng } from '../../src/texture/random.js';
 
 function gaussianRows(n: number, d: number, seed: number, shift = 0): Float64Array[] {
@@ -40,4 +40,22 @@ test('kernelInceptionDistance: near 0 for one distribution, well above its sprea
   assert.ok(shifted.kid > 5 * shifted.subsetStd, `shifted: ${shifted.kid} ± ${shifted.subsetStd}`);
   const further = kernelInceptionDistance(gaussianRows(200, d, 3), gaussianRows(200, d, 4, 1));
   assert.ok(further.kid > shifted.kid, 'grows with the shift');
+});
+
+test('kidDifference: the two KIDs\' difference; pairing the rows cancels what the sets share', () => {
+  const real = gaussianRows(60, 8, 1);
+  const a = gaussianRows(60, 8, 2, 0.5);
+  const noise = gaussianRows(60, 8, 3);
+  const b = a.map((row, k) => Float64Array.from(row, (v, i) => v + 0.1 + 0.05 * noise[k]![i]!));
+  const d = kidDifference(b, a, real, { subsets: 40, seed: 4 });
+  assert.ok(Math.abs(d.difference - (naiveMmd2(b, real) - naiveMmd2(a, real))) < 1e-12, `${d.difference}`);
+  assert.equal(d.subsetSize, 30);
+  // b is a moved farther from real. Paired, the spread is a fraction of what it is once b's rows are shuffled
+  // (the same sets, the same full-set difference, the pairing lost).
+  const shuffled = [...b.slice(30), ...b.slice(0, 30)];
+  const unpaired = kidDifference(shuffled, a, real, { subsets: 40, seed: 4 });
+  assert.ok(Math.abs(unpaired.difference - d.difference) < 1e-9);
+  assert.ok(d.difference > 0 && d.subsetStd > 0 && d.subsetStd < unpaired.subsetStd / 2, `${d.subsetStd} vs ${unpaired.subsetStd}`);
+  assert.ok(d.difference > 3 * d.subsetStd);
+  assert.throws(() => kidDifference(a.slice(1), b, real), /differ in size/);
 });

@@ -227,6 +227,15 @@ test('evaluateTextureModels realism: KID of paired, mean-filled renders; the mea
     assert.ok(Math.abs(real.results.meanModel!.kid - real.results[MEAN_MAP]!.kid) < 1e-9, `${real.results.meanModel!.kid} vs ${real.results[MEAN_MAP]!.kid}`);
     assert.ok(real.results.noise!.kid > real.results[MEAN_MAP]!.kid, `noise ${real.results.noise!.kid} vs mean ${real.results[MEAN_MAP]!.kid}`);
     for (const r of Object.values(real.results)) assert.ok(Number.isFinite(r.kid) && r.subsetStd > 0 && r.subsetSize === 4);
+    // Paired against the first model: the full-set differences are those of the figures above.
+    assert.equal(real.paired.reference, 'meanModel');
+    assert.deepEqual(Object.keys(real.paired.results).sort(), ['noise', 'oracle']);
+    assert.deepEqual(Object.keys(real.paired.projections), ['oracle']);
+    for (const name of ['noise', 'oracle']) {
+      const d = real.paired.results[name]!;
+      assert.ok(Math.abs(d.difference - (real.results[name]!.kid - real.results.meanModel!.kid)) < 1e-9 && d.subsetStd > 0, name);
+    }
+    assert.ok(Math.abs(real.paired.projections.oracle!.difference - (real.projections.oracle!.kid - real.projections.meanModel!.kid)) < 1e-9);
     const last = seen.filter((p) => p.phase === 'realism').at(-1)!;
     assert.equal(last.done, last.total);
     assert.equal(last.total, 8 * (1 + 4 + 2));
@@ -255,6 +264,14 @@ test('ganfit texture eval and train: usage errors exit 2 with one line and no ou
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     }
+    assert.ok(!(await import('node:fs')).existsSync(out));
+    // --compare with a file that is no generator: the same clean usage error, after the dataset checks out.
+    const ds = path.join(dir, 'uv');
+    await writeProceduralUvDataset(ds, 8, 16, 1);
+    const r = runCli(['texture', 'eval', ds, '-o', out, '--compare', path.join(dir, 'nope.bin')]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr.trim(), /^ganfit: --compare: not a texture generator/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.ok(!(await import('node:fs')).existsSync(out));
   } finally {
     await rm(dir, { recursive: true, force: true });

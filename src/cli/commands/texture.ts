@@ -17,7 +17,7 @@ import { fitPcaTextureModelCached, type PcaFitOptions, type PcaTextureModel } fr
 import { openUvDataset } from '../../training/uv-dataset-format.js';
 import { loadRecognitionNet, type RecognitionNet } from '../../losses/recognition-net.js';
 import { DEFAULT_TEXTURE_EVAL, evaluateTextureModels, MEAN_MAP, type TextureEvalReport } from '../../eval/texture.js';
-import type { KidResult } from '../../eval/kid.js';
+import type { KidDifference, KidResult } from '../../eval/kid.js';
 import { buildUvDataset, defaultUvDatasetOptions } from '../../training/uv-dataset.js';
 import { GAN_PRESETS, trainGan } from '../../training/gan/train.js';
 import { choiceOption, intOption, numberOption, parse, positiveNumberOption } from '../args.js';
@@ -28,7 +28,7 @@ const usage = [
   'ganfit texture dataset <photos dir> -o <dir> [--limit N] [--resolution R] [--shard K/N]',
   'ganfit texture train <dataset dir> -o <run dir> [--preset smoke|default] [--steps N] [--checkpoint-every N] [--resume] [--pca-cache <dir>] [--reconstruction W] [--refiner C1,C2,… [--refiner-lr-scale X]] [--discriminator-resolution R] [--latent-lr X [--latent-prior Y]]',
   'ganfit texture sample [-n N] [--seed S] [--weights <file>] -o <dir>',
-  'ganfit texture eval <dataset dir> [--weights <file>] [-n 500] [--from 0] [--samples 100] [--realism 500] [--steps N] [--seed S] [--pca-em] [--pca-cache <dir>] -o <report dir>',
+  'ganfit texture eval <dataset dir> [--weights <file>] [--compare <file>] [-n 500] [--from 0] [--samples 100] [--realism 500] [--steps N] [--seed S] [--pca-em] [--pca-cache <dir>] -o <report dir>',
 ].join(' | ');
 
 /** `--shard K/N` (0 ≤ K < N): this process builds every N-th photo, starting at the K-th. */
@@ -185,13 +185,21 @@ export function formatTextureEvalTable(report: TextureEvalReport): string {
       lines.push('  the real maps\' own projections (encode the seen texels, decode):');
       for (const [name, r] of projections) lines.push(kidLine(name, r));
     }
+    const { reference, results: pairedResults, projections: pairedProjections } = report.realism.paired;
+    const pairedLine = (name: string, d: KidDifference) =>
+      `  ${name.padEnd(19)} ${(1000 * d.difference).toFixed(3).padStart(8)} ± ${(1000 * d.subsetStd).toFixed(3)}`;
+    if (Object.keys(pairedResults).length > 0) {
+      lines.push(`  paired: each model's KID minus ${reference}'s, the same maps in every subset (± std over subsets):`);
+      for (const [name, d] of Object.entries(pairedResults)) lines.push(pairedLine(name, d));
+      for (const [name, d] of Object.entries(pairedProjections)) lines.push(pairedLine(`${name} projection`, d));
+    }
   }
   return lines.join('\n');
 }
 
 async function evaluate(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
-    out: { type: 'string', short: 'o' }, weights: { type: 'string' }, n: { type: 'string', short: 'n' }, samples: { type: 'string' },
+    out: { type: 'string', short: 'o' }, weights: { type: 'string' }, compare: { type: 'string' }, n: { type: 'string', short: 'n' }, samples: { type: 'string' },
     from: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
     'pca-em': { type: 'boolean' }, 'pca-cache': { type: 'string' }, realism: { type: 'string' },
   }, usage);
@@ -211,6 +219,17 @@ async function evaluate(argv: string[]): Promise<number> {
   const gan = await loadTextureGenerator(weights).catch((e: Error) => {
     throw usageError(`no texture generator to evaluate (${e.message.split('\n')[0]})`);
   });
+  // --compare: a second generator, evaluated beside the first on the same maps and samples (`compare` in the report).
+  const compareWeights = values.compare as string | undefined;
+  const compare = compareWeights === undefined ? undefined : await loadTextureGenerator(compareWeights).catch((e: Error) => {
+    gan.dispose();
+    throw usageError(`--compare: not a texture generator (${e.message.split('\n')[0]})`);
+  });
+  if (compare && compare.latentSize !== gan.latentSize) {
+    gan.dispose();
+    compare.dispose();
+    throw usageError(`--compare: latent ${compare.latentSize}, the generator's is ${gan.latentSize} (one PCA baseline serves both)`);
+  }
   const progress = createProgress({ quiet: !!values.quiet });
   const note = (m: string) => process.stderr.write(m + '\n');
   let pca: PcaTextureModel | undefined;
@@ -247,7 +266,7 @@ async function evaluate(argv: string[]): Promise<number> {
     const fitter = await createFitter();
     recognition = realism > 0 ? await loadRecognitionNet() : undefined;
     const { report, grids } = await evaluateTextureModels({
-      dataset: heldoutSet, models: { gan, pca, ...(pcaEm ? { 'pca-em': pcaEm } : {}) }, faceModel: fitter.model, detector: fitter.detector,
+      dataset: heldoutSet, models: { gan, ...(compare ? { compare } : {}), pca, ...(pcaEm ? { 'pca-em': pcaEm } : {}) }, faceModel: fitter.model, detector: fitter.detector,
       recognition, heldout, from, samples, realism, steps, seed,
       onProgress: (p) => progress.update(p.done, p.total, `${p.phase} ${p.model}`),
     });
@@ -256,6 +275,7 @@ async function evaluate(argv: string[]): Promise<number> {
       ...report,
       provenance: {
         generator: { weights: path.resolve(weights ?? defaultGeneratorPath()), config: gan.config, info: gan.info ?? null },
+        ...(compare ? { compare: { weights: path.resolve(compareWeights!), config: compare.config, info: compare.info ?? null } } : {}),
         pca: { split: 'train', maps: train.size, components: pca.latentSize, seconds: pcaSeconds },
         ...(pcaEm ? { 'pca-em': { split: 'train', maps: train.size, components: pcaEm.latentSize, missing: 'em', seconds: pcaEmSeconds } } : {}),
         detector: fitter.detector.options,
@@ -269,6 +289,7 @@ async function evaluate(argv: string[]): Promise<number> {
     note(`ganfit: report.json and ${grids.length} grids in ${path.resolve(values.out as string)} (${report.seconds.toFixed(0)} s)`);
   } finally {
     gan.dispose();
+    compare?.dispose();
     pca?.dispose();
     pcaEm?.dispose();
     recognition?.dispose();
