@@ -57,6 +57,13 @@ function sampleStd(values: readonly number[]): number {
   return Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1));
 }
 
+/** The subset size `options` ask for (default half the smaller set), checked against sets of `m` and `n` rows. */
+function subsetSizeFor(options: KidOptions, m: number, n: number, caller: string): number {
+  const size = options.subsetSize ?? Math.max(2, Math.floor(Math.min(m, n) / 2));
+  if (size < 2 || size > Math.min(m, n)) throw new Error(`${caller}: subset size ${size} out of range`);
+  return size;
+}
+
 /** The first k of a seeded shuffle of 0 … n−1. */
 function subset(n: number, k: number, rng: Rng): number[] {
   const a = range(n);
@@ -72,8 +79,7 @@ export function kernelInceptionDistance(x: readonly Float64Array[], y: readonly 
   if (x.length < 2 || y.length < 2) throw new Error(`kernelInceptionDistance: need at least 2 rows in each set (got ${x.length}, ${y.length})`);
   const d = x[0]!.length;
   if ([...x, ...y].some((r) => r.length !== d)) throw new Error('kernelInceptionDistance: rows of different lengths');
-  const subsetSize = options.subsetSize ?? Math.max(2, Math.floor(Math.min(x.length, y.length) / 2));
-  if (subsetSize < 2 || subsetSize > Math.min(x.length, y.length)) throw new Error(`kernelInceptionDistance: subset size ${subsetSize} out of range`);
+  const subsetSize = subsetSizeFor(options, x.length, y.length, 'kernelInceptionDistance');
   const rng = new Rng(options.seed ?? 1);
   const values: number[] = [];
   for (let s = 0; s < (options.subsets ?? 50); s++) values.push(mmd2(x, y, subset(x.length, subsetSize, rng), subset(y.length, subsetSize, rng)));
@@ -97,8 +103,7 @@ export function kidDifference(
   a: readonly Float64Array[], b: readonly Float64Array[], real: readonly Float64Array[], options: KidOptions = {},
 ): KidDifference {
   if (a.length !== b.length) throw new Error(`kidDifference: the paired sets differ in size (${a.length}, ${b.length})`);
-  const subsetSize = options.subsetSize ?? Math.max(2, Math.floor(Math.min(a.length, real.length) / 2));
-  if (subsetSize < 2 || subsetSize > Math.min(a.length, real.length)) throw new Error(`kidDifference: subset size ${subsetSize} out of range`);
+  const subsetSize = subsetSizeFor(options, a.length, real.length, 'kidDifference');
   const rng = new Rng(options.seed ?? 1);
   const values: number[] = [];
   for (let s = 0; s < (options.subsets ?? 50); s++) {

@@ -570,9 +570,13 @@ async function measureRealism(
       done += renders.length;
       progress({ phase: 'realism', model: 'real', done, total });
     }
-    /** KID of the maps `mapsAt(i, b)` (maps i … i + b − 1, each paired with real map i + k) against the real set. */
-    const embeddings: Record<string, Float64Array[]> = {};
-    const score = (label: string, mapsAt: (i: number, b: number) => Uint8Array[]): KidResult & { seconds: number } => {
+    /**
+     * KID of the maps `mapsAt(i, b)` (maps i … i + b − 1, each paired with real map i + k) against the real set;
+     * their embeddings go into `keep` under `name`, for the paired differences.
+     */
+    const score = (
+      name: string, label: string, keep: Record<string, Float64Array[]>, mapsAt: (i: number, b: number) => Uint8Array[],
+    ): KidResult & { seconds: number } => {
       const start = performance.now();
       const fake: Float64Array[] = [];
       for (let i = 0; i < n; i += EMBED_BATCH) {
@@ -581,28 +585,29 @@ async function measureRealism(
         done += b;
         progress({ phase: 'realism', model: label, done, total });
       }
-      embeddings[label] = fake;
+      keep[name] = fake;
       return { ...kernelInceptionDistance(fake, real, { seed: s.seed }), seconds: (performance.now() - start) / 1000 };
     };
     const results: Record<string, KidResult & { seconds: number }> = {};
+    const sampleEmbeddings: Record<string, Float64Array[]> = {};
     for (const name of names) {
       const model = models[name];
       // Sample i + k is the (i + k)-th draw of one seeded sequence, whatever the batch size.
-      results[name] = score(name, (i, b) => (model ? drawSamples(model, i, b, s.seed, R) : Array.from({ length: b }, () => meanBytes)));
+      results[name] = score(name, name, sampleEmbeddings, (i, b) => (model ? drawSamples(model, i, b, s.seed, R) : Array.from({ length: b }, () => meanBytes)));
     }
     const projections: Record<string, KidResult & { seconds: number }> = {};
+    const projectionEmbeddings: Record<string, Float64Array[]> = {};
     for (const name of encoders) {
-      projections[name] = score(`${name} projection`, (i, b) => projectMaps(models[name]!, realMaps.slice(i, i + b), seen.slice(i, i + b), R));
+      projections[name] = score(name, `${name} projection`, projectionEmbeddings, (i, b) => projectMaps(models[name]!, realMaps.slice(i, i + b), seen.slice(i, i + b), R));
     }
     const reference = Object.keys(models)[0]!;
-    const against = (labels: string[], label: (name: string) => string): Record<string, KidDifference> => Object.fromEntries(
-      labels.filter((name) => name !== reference).map((name) => [name, kidDifference(embeddings[label(name)]!, embeddings[label(reference)]!, real, { seed: s.seed })]),
-    );
-    const paired = {
-      reference,
-      results: against(Object.keys(models), (name) => name),
-      projections: encoders.includes(reference) ? against(encoders, (name) => `${name} projection`) : {},
+    const against = (embeddings: Record<string, Float64Array[]>): Record<string, KidDifference> => {
+      const base = embeddings[reference];
+      if (!base) return {};
+      return Object.fromEntries(Object.keys(embeddings).filter((name) => name !== reference && name in models)
+        .map((name) => [name, kidDifference(embeddings[name]!, base, real, { seed: s.seed })]));
     };
+    const paired = { reference, results: against(sampleEmbeddings), projections: against(projectionEmbeddings) };
     return { maps: n, ids, embedding: "face-api's face-recognition network (128-d, 150² chip aligned on the mean head's landmarks)", results, projections, paired };
   } finally {
     chip.dispose();

@@ -10,7 +10,7 @@ import { encodePng } from '../../io/image.js';
 import { initEngine } from '../../engine/index.js';
 import { createFitter } from '../../fit/pipeline.js';
 import { loadFaceModel } from '../../model/load.js';
-import { defaultGeneratorPath, loadTextureGenerator, sampleTextures } from '../../texture/gan.js';
+import { defaultGeneratorPath, loadTextureGenerator, sampleTextures, type TextureGenerator } from '../../texture/gan.js';
 import { createFrontalPreview } from '../../texture/preview.js';
 import { discriminatorAtResolution } from '../../texture/discriminator.js';
 import { fitPcaTextureModelCached, type PcaFitOptions, type PcaTextureModel } from '../../texture/pca.js';
@@ -219,23 +219,23 @@ async function evaluate(argv: string[]): Promise<number> {
   const gan = await loadTextureGenerator(weights).catch((e: Error) => {
     throw usageError(`no texture generator to evaluate (${e.message.split('\n')[0]})`);
   });
-  // --compare: a second generator, evaluated beside the first on the same maps and samples (`compare` in the report).
   const compareWeights = values.compare as string | undefined;
-  const compare = compareWeights === undefined ? undefined : await loadTextureGenerator(compareWeights).catch((e: Error) => {
-    gan.dispose();
-    throw usageError(`--compare: not a texture generator (${e.message.split('\n')[0]})`);
-  });
-  if (compare && compare.latentSize !== gan.latentSize) {
-    gan.dispose();
-    compare.dispose();
-    throw usageError(`--compare: latent ${compare.latentSize}, the generator's is ${gan.latentSize} (one PCA baseline serves both)`);
-  }
+  let compare: TextureGenerator | undefined;
   const progress = createProgress({ quiet: !!values.quiet });
   const note = (m: string) => process.stderr.write(m + '\n');
   let pca: PcaTextureModel | undefined;
   let pcaEm: typeof pca;
   let recognition: RecognitionNet | undefined;
   try {
+    // --compare: a second generator, evaluated beside the first on the same maps and samples (`compare` in the report).
+    if (compareWeights !== undefined) {
+      compare = await loadTextureGenerator(compareWeights).catch((e: Error) => {
+        throw usageError(`--compare: not a texture generator (${e.message.split('\n')[0]})`);
+      });
+      if (compare.latentSize !== gan.latentSize) {
+        throw usageError(`--compare: latent ${compare.latentSize}, the generator's is ${gan.latentSize} (one PCA baseline serves both)`);
+      }
+    }
     const train = await openUvDataset(datasetDir, { split: 'train', cache: true });
     const heldoutSet = await openUvDataset(datasetDir, { split: 'heldout', fill: 'none' });
     const R = heldoutSet.resolution;
